@@ -1,0 +1,875 @@
+/* cymem-pool.c: a GObject that owns C memory
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+/**
+ * CymemPool:
+ *
+ * A pool of zeroed memory blocks whose lifetime is tied to a GObject.
+ *
+ * A `CymemPool` hands out zeroed blocks with [method@Cymem.Pool.alloc],
+ * records each one in its table of owned addresses, and frees every block it
+ * still owns when it is cleared ([method@Cymem.Pool.clear]) or finalized.
+ * Nested C structures built from pool memory therefore need no deallocator:
+ * drop the pool and everything goes with it.
+ *
+ * A block can be released early with [method@Cymem.Pool.free] or resized
+ * with [method@Cymem.Pool.realloc]. The pool rejects any pointer it does not
+ * own (another pool's block, an interior pointer, a block already freed) with
+ * a critical warning, and frees nothing in that case.
+ *
+ * Besides memory, a pool can keep arbitrary data ([method@Cymem.Pool.own])
+ * and object references ([method@Cymem.Pool.own_object]). Their cleanups run
+ * last-in-first-out, and always before any block is freed, so a cleanup may
+ * still read pool memory.
+ *
+ * A pool can be attached to any GObject ([method@Cymem.Pool.attach]); the
+ * owner then holds a reference to the pool, and the pool's memory stays valid
+ * until after the owner's own `finalize` has run.
+ *
+ * Every function may be called on the same pool from several threads at once.
+ *
+ * Since: 1.0
+ */
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cymem-pool.h"
+#include "cymem-table-private.h"
+
+/* Below this size malloc()+memset() is cheaper than calloc(), which skips
+ * glibc's per-thread cache; above it calloc() can hand out fresh pages
+ * without touching them. */
+#define CYMEM_CALLOC_THRESHOLD (64 * 1024)
+
+typedef struct
+{
+  gpointer       data;
+  GDestroyNotify destroy;
+} CymemCleanup;
+
+struct _CymemPool
+{
+  GObject          parent_instance;
+
+  GMutex           mutex;
+  CymemTable       table;      /* owned blocks: address -> requested size */
+  gsize            size;       /* sum of the requested sizes in @table */
+  GArray          *cleanups;   /* CymemCleanup, run last-in-first-out; lazily created */
+
+  CymemMallocFunc  malloc_func; /* NULL for the default allocator */
+  CymemFreeFunc    free_func;
+};
+
+G_DEFINE_FINAL_TYPE (CymemPool, cymem_pool, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_SIZE,
+  PROP_N_ALLOCATIONS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* The qdata key under which an owner holds its pool. */
+static G_DEFINE_QUARK (cymem-pool-owner, cymem_pool_owner)
+
+static gpointer
+pool_block_new (CymemPool *self,
+                gsize      n_bytes)
+{
+  gpointer mem;
+
+  if (self->malloc_func == NULL)
+    {
+      if (n_bytes >= CYMEM_CALLOC_THRESHOLD)
+        return calloc (1, n_bytes);
+      mem = malloc (MAX (n_bytes, 1));
+    }
+  else
+    {
+      /* g_malloc (0) returns NULL, which would read as a failure. */
+      mem = self->malloc_func (MAX (n_bytes, 1));
+    }
+
+  if (mem != NULL)
+    memset (mem, 0, n_bytes);
+
+  return mem;
+}
+
+static void
+pool_block_free (gpointer mem,
+                 gsize    n_bytes,
+                 gpointer user_data)
+{
+  CymemPool *self = user_data;
+
+  if (self->free_func == NULL)
+    free (mem);
+  else
+    self->free_func (mem);
+}
+
+static void
+pool_warn_not_owned (CymemPool     *self,
+                     const char    *func,
+                     gconstpointer  mem)
+{
+  g_critical ("%s: %p is not a block owned by pool %p (a foreign, interior or "
+              "already freed pointer); nothing was changed",
+              func, mem, self);
+}
+
+/* Runs the cleanups, then frees the blocks, until both are empty: a cleanup
+ * may allocate from the pool or register another cleanup. */
+static void
+pool_release_all (CymemPool *self)
+{
+  for (;;)
+    {
+      GArray *cleanups;
+      CymemTable blocks = CYMEM_TABLE_INIT;
+      gboolean done;
+
+      g_mutex_lock (&self->mutex);
+      cleanups = g_steal_pointer (&self->cleanups);
+      if (cleanups == NULL)
+        {
+          cymem_table_take (&blocks, &self->table);
+          self->size = 0;
+        }
+      g_mutex_unlock (&self->mutex);
+
+      if (cleanups != NULL)
+        {
+          for (guint i = cleanups->len; i > 0; i--)
+            {
+              CymemCleanup *cleanup = &g_array_index (cleanups, CymemCleanup, i - 1);
+              cleanup->destroy (cleanup->data);
+            }
+          g_array_unref (cleanups);
+          continue;
+        }
+
+      done = cymem_table_count (&blocks) == 0;
+      cymem_table_drain (&blocks, pool_block_free, self);
+      if (done)
+        break;
+    }
+}
+
+static void
+cymem_pool_finalize (GObject *object)
+{
+  CymemPool *self = (CymemPool *)object;
+
+  pool_release_all (self);
+  g_mutex_clear (&self->mutex);
+
+  G_OBJECT_CLASS (cymem_pool_parent_class)->finalize (object);
+}
+
+static void
+cymem_pool_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  CymemPool *self = CYMEM_POOL (object);
+
+  switch (prop_id)
+    {
+    case PROP_SIZE:
+      g_value_set_uint64 (value, cymem_pool_get_size (self));
+      break;
+
+    case PROP_N_ALLOCATIONS:
+      g_value_set_uint (value, cymem_pool_get_n_allocations (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cymem_pool_class_init (CymemPoolClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = cymem_pool_finalize;
+  object_class->get_property = cymem_pool_get_property;
+
+  /**
+   * CymemPool:size: (getter get_size)
+   *
+   * The number of bytes the pool's blocks were requested with, summed over
+   * the blocks it currently owns (the allocator's own overhead is not
+   * counted). It does not emit notifications.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SIZE] =
+    g_param_spec_uint64 ("size", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CymemPool:n-allocations: (getter get_n_allocations)
+   *
+   * The number of blocks the pool currently owns. It does not emit
+   * notifications.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_N_ALLOCATIONS] =
+    g_param_spec_uint ("n-allocations", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+cymem_pool_init (CymemPool *self)
+{
+  g_mutex_init (&self->mutex);
+}
+
+/**
+ * cymem_pool_new:
+ *
+ * Creates a pool that allocates with the C library's allocator.
+ *
+ * Returns: (transfer full): a new, empty pool
+ *
+ * Since: 1.0
+ */
+CymemPool *
+cymem_pool_new (void)
+{
+  return g_object_new (CYMEM_TYPE_POOL, NULL);
+}
+
+/**
+ * cymem_pool_new_with_allocator: (skip)
+ * @malloc_func: the function that allocates the pool's blocks
+ * @free_func: the function that frees them
+ *
+ * Creates a pool whose blocks all come from @malloc_func and go back through
+ * @free_func, exactly once each; the pool calls them for its blocks and
+ * nothing else. `(malloc, free)` and `(g_malloc, g_free)` both work.
+ *
+ * The pool zeroes every block itself, so @malloc_func may return dirty
+ * memory; a 0-byte block asks @malloc_func for 1 byte, since `g_malloc (0)`
+ * returns %NULL. A %NULL return from @malloc_func is an allocation failure.
+ *
+ * Returns: (transfer full): a new, empty pool
+ *
+ * Since: 1.0
+ */
+CymemPool *
+cymem_pool_new_with_allocator (CymemMallocFunc malloc_func,
+                               CymemFreeFunc   free_func)
+{
+  CymemPool *self;
+
+  g_return_val_if_fail (malloc_func != NULL, NULL);
+  g_return_val_if_fail (free_func != NULL, NULL);
+
+  self = cymem_pool_new ();
+  self->malloc_func = malloc_func;
+  self->free_func = free_func;
+
+  return self;
+}
+
+static gpointer
+pool_alloc (CymemPool *self,
+            gsize      n_elements,
+            gsize      element_size,
+            gboolean   fatal)
+{
+  gpointer mem;
+  gsize n_bytes;
+
+  if (G_UNLIKELY (g_size_checked_mul (&n_bytes, n_elements, element_size) == FALSE))
+    {
+      if (fatal)
+        g_error ("%s: overflow allocating %" G_GSIZE_FORMAT "*%" G_GSIZE_FORMAT " bytes",
+                 G_STRLOC, n_elements, element_size);
+      return NULL;
+    }
+
+  mem = pool_block_new (self, n_bytes);
+  if (G_UNLIKELY (mem == NULL))
+    {
+      if (fatal)
+        g_error ("%s: failed to allocate %" G_GSIZE_FORMAT " bytes", G_STRLOC, n_bytes);
+      return NULL;
+    }
+
+  g_mutex_lock (&self->mutex);
+  cymem_table_insert (&self->table, mem, n_bytes);
+  self->size += n_bytes;
+  g_mutex_unlock (&self->mutex);
+
+  return mem;
+}
+
+/**
+ * cymem_pool_alloc: (skip)
+ * @pool: a pool
+ * @n_elements: the number of elements
+ * @element_size: the size of one element, in bytes
+ *
+ * Allocates a zeroed block of @n_elements × @element_size bytes, owned by
+ * @pool until it is freed, resized, cleared or finalized.
+ *
+ * A 0-byte request returns a unique, non-%NULL block of size 0. Like
+ * g_malloc0_n(), this aborts the program if the size overflows or the
+ * allocator fails; use [method@Cymem.Pool.try_alloc] to handle failure.
+ *
+ * Returns: (transfer none): the new block
+ *
+ * Since: 1.0
+ */
+gpointer
+cymem_pool_alloc (CymemPool *pool,
+                  gsize      n_elements,
+                  gsize      element_size)
+{
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
+
+  return pool_alloc (pool, n_elements, element_size, TRUE);
+}
+
+/**
+ * cymem_pool_try_alloc: (skip)
+ * @pool: a pool
+ * @n_elements: the number of elements
+ * @element_size: the size of one element, in bytes
+ *
+ * Like [method@Cymem.Pool.alloc], but returns %NULL, and changes nothing,
+ * if the size overflows or the allocator fails.
+ *
+ * Returns: (transfer none) (nullable): the new block, or %NULL on failure
+ *
+ * Since: 1.0
+ */
+gpointer
+cymem_pool_try_alloc (CymemPool *pool,
+                      gsize      n_elements,
+                      gsize      element_size)
+{
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
+
+  return pool_alloc (pool, n_elements, element_size, FALSE);
+}
+
+static void
+pool_realloc_failed (CymemPool *self,
+                     gpointer   mem,
+                     gsize      n_bytes,
+                     gboolean   fatal)
+{
+  if (fatal)
+    g_error ("%s: failed to reallocate %p to %" G_GSIZE_FORMAT " bytes",
+             G_STRLOC, mem, n_bytes);
+}
+
+/* The default allocator can resize in place, under the lock: libc's
+ * realloc() never calls back into the pool. */
+static gpointer
+pool_realloc_default (CymemPool *self,
+                      gpointer   mem,
+                      gsize      n_bytes,
+                      gboolean   fatal)
+{
+  gpointer new_mem;
+  gsize old_bytes;
+
+  g_mutex_lock (&self->mutex);
+  if (!cymem_table_remove (&self->table, mem, &old_bytes))
+    {
+      g_mutex_unlock (&self->mutex);
+      pool_warn_not_owned (self, G_STRFUNC, mem);
+      return NULL;
+    }
+
+  new_mem = realloc (mem, MAX (n_bytes, 1));
+  if (new_mem == NULL)
+    {
+      /* The old block is untouched: it stays owned. */
+      cymem_table_insert (&self->table, mem, old_bytes);
+      g_mutex_unlock (&self->mutex);
+      pool_realloc_failed (self, mem, n_bytes, fatal);
+      return NULL;
+    }
+
+  if (n_bytes > old_bytes)
+    memset ((guint8 *)new_mem + old_bytes, 0, n_bytes - old_bytes);
+
+  cymem_table_insert (&self->table, new_mem, n_bytes);
+  self->size = self->size - old_bytes + n_bytes;
+  g_mutex_unlock (&self->mutex);
+
+  return new_mem;
+}
+
+/* A custom allocator has no realloc, and is called without the lock held:
+ * allocate, copy under the lock, free the old block outside it. */
+static gpointer
+pool_realloc_custom (CymemPool *self,
+                     gpointer   mem,
+                     gsize      n_bytes,
+                     gboolean   fatal)
+{
+  gpointer new_mem;
+  gsize old_bytes;
+  gboolean owned;
+
+  /* Checked first so that the allocator is never called for a foreign
+   * pointer. */
+  g_mutex_lock (&self->mutex);
+  owned = cymem_table_lookup (&self->table, mem, NULL);
+  g_mutex_unlock (&self->mutex);
+  if (!owned)
+    {
+      pool_warn_not_owned (self, G_STRFUNC, mem);
+      return NULL;
+    }
+
+  new_mem = self->malloc_func (MAX (n_bytes, 1));
+  if (new_mem == NULL)
+    {
+      pool_realloc_failed (self, mem, n_bytes, fatal);
+      return NULL;
+    }
+
+  g_mutex_lock (&self->mutex);
+  if (!cymem_table_remove (&self->table, mem, &old_bytes))
+    {
+      /* Another thread freed it in the meantime. */
+      g_mutex_unlock (&self->mutex);
+      self->free_func (new_mem);
+      pool_warn_not_owned (self, G_STRFUNC, mem);
+      return NULL;
+    }
+  memcpy (new_mem, mem, MIN (old_bytes, n_bytes));
+  if (n_bytes > old_bytes)
+    memset ((guint8 *)new_mem + old_bytes, 0, n_bytes - old_bytes);
+  cymem_table_insert (&self->table, new_mem, n_bytes);
+  self->size = self->size - old_bytes + n_bytes;
+  g_mutex_unlock (&self->mutex);
+
+  self->free_func (mem);
+
+  return new_mem;
+}
+
+static gpointer
+pool_realloc (CymemPool *self,
+              gpointer   mem,
+              gsize      n_bytes,
+              gboolean   fatal)
+{
+  if (self->malloc_func == NULL)
+    return pool_realloc_default (self, mem, n_bytes, fatal);
+  else
+    return pool_realloc_custom (self, mem, n_bytes, fatal);
+}
+
+/**
+ * cymem_pool_realloc: (skip)
+ * @pool: a pool
+ * @mem: a block owned by @pool
+ * @n_bytes: the new size, in bytes; 0 is allowed
+ *
+ * Resizes a block of @pool. The block may move; its contents are kept up to
+ * the smaller of the old and new sizes, and a grown tail is zeroed. Shrinking
+ * is allowed. The pool's [property@Cymem.Pool:size] follows.
+ *
+ * If @mem is not a block of @pool, this emits a critical warning, returns
+ * %NULL and changes nothing. If the allocator fails, the program aborts; use
+ * [method@Cymem.Pool.try_realloc] to handle failure.
+ *
+ * Returns: (transfer none): the resized block
+ *
+ * Since: 1.0
+ */
+gpointer
+cymem_pool_realloc (CymemPool *pool,
+                    gpointer   mem,
+                    gsize      n_bytes)
+{
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
+  g_return_val_if_fail (mem != NULL, NULL);
+
+  return pool_realloc (pool, mem, n_bytes, TRUE);
+}
+
+/**
+ * cymem_pool_try_realloc: (skip)
+ * @pool: a pool
+ * @mem: a block owned by @pool
+ * @n_bytes: the new size, in bytes; 0 is allowed
+ *
+ * Like [method@Cymem.Pool.realloc], but returns %NULL if the allocator
+ * fails, leaving @mem owned by @pool and intact.
+ *
+ * Returns: (transfer none) (nullable): the resized block, or %NULL on failure
+ *
+ * Since: 1.0
+ */
+gpointer
+cymem_pool_try_realloc (CymemPool *pool,
+                        gpointer   mem,
+                        gsize      n_bytes)
+{
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
+  g_return_val_if_fail (mem != NULL, NULL);
+
+  return pool_realloc (pool, mem, n_bytes, FALSE);
+}
+
+/**
+ * cymem_pool_free: (skip)
+ * @pool: a pool
+ * @mem: (nullable): a block owned by @pool, or %NULL
+ *
+ * Frees a block of @pool before the pool itself is cleared. %NULL is
+ * ignored. A pointer @pool does not own (another pool's block, an interior
+ * pointer, a stack address, a block already freed) gets a critical warning
+ * naming it, and nothing is freed.
+ *
+ * Since: 1.0
+ */
+void
+cymem_pool_free (CymemPool *pool,
+                 gpointer   mem)
+{
+  gsize n_bytes;
+  gboolean owned;
+
+  g_return_if_fail (CYMEM_IS_POOL (pool));
+
+  if (mem == NULL)
+    return;
+
+  g_mutex_lock (&pool->mutex);
+  owned = cymem_table_remove (&pool->table, mem, &n_bytes);
+  if (owned)
+    pool->size -= n_bytes;
+  g_mutex_unlock (&pool->mutex);
+
+  if (owned)
+    pool_block_free (mem, n_bytes, pool);
+  else
+    pool_warn_not_owned (pool, G_STRFUNC, mem);
+}
+
+/**
+ * cymem_pool_owns: (skip)
+ * @pool: a pool
+ * @mem: (nullable): any pointer
+ *
+ * Checks whether @mem is the start of a block @pool currently owns. Interior
+ * pointers are not.
+ *
+ * Returns: %TRUE if @pool owns the block at @mem
+ *
+ * Since: 1.0
+ */
+gboolean
+cymem_pool_owns (CymemPool     *pool,
+                 gconstpointer  mem)
+{
+  gboolean owned;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), FALSE);
+
+  g_mutex_lock (&pool->mutex);
+  owned = cymem_table_lookup (&pool->table, mem, NULL);
+  g_mutex_unlock (&pool->mutex);
+
+  return owned;
+}
+
+/**
+ * cymem_pool_get_block_size: (skip)
+ * @pool: a pool
+ * @mem: a block owned by @pool
+ *
+ * Gets the size a block was requested with. A pointer that is not the start
+ * of a block of @pool gets a critical warning and 0.
+ *
+ * Returns: the block's size in bytes
+ *
+ * Since: 1.0
+ */
+gsize
+cymem_pool_get_block_size (CymemPool     *pool,
+                           gconstpointer  mem)
+{
+  gsize n_bytes = 0;
+  gboolean owned;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
+
+  g_mutex_lock (&pool->mutex);
+  owned = cymem_table_lookup (&pool->table, mem, &n_bytes);
+  g_mutex_unlock (&pool->mutex);
+
+  if (!owned)
+    pool_warn_not_owned (pool, G_STRFUNC, mem);
+
+  return n_bytes;
+}
+
+/**
+ * cymem_pool_get_size: (get-property size)
+ * @pool: a pool
+ *
+ * Gets the number of bytes requested for the blocks @pool currently owns.
+ *
+ * Returns: the pool's size in bytes
+ *
+ * Since: 1.0
+ */
+gsize
+cymem_pool_get_size (CymemPool *pool)
+{
+  gsize size;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
+
+  g_mutex_lock (&pool->mutex);
+  size = pool->size;
+  g_mutex_unlock (&pool->mutex);
+
+  return size;
+}
+
+/**
+ * cymem_pool_get_n_allocations: (get-property n-allocations)
+ * @pool: a pool
+ *
+ * Gets the number of blocks @pool currently owns.
+ *
+ * Returns: the number of blocks
+ *
+ * Since: 1.0
+ */
+guint
+cymem_pool_get_n_allocations (CymemPool *pool)
+{
+  guint count;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
+
+  g_mutex_lock (&pool->mutex);
+  count = cymem_table_count (&pool->table);
+  g_mutex_unlock (&pool->mutex);
+
+  return count;
+}
+
+/**
+ * cymem_pool_clear:
+ * @pool: a pool
+ *
+ * Releases everything @pool owns, as finalizing it would: first the
+ * cleanups registered with [method@Cymem.Pool.own] and
+ * [method@Cymem.Pool.own_object], last-in-first-out, then every block. The
+ * pool is left empty and can be used again.
+ *
+ * Since: 1.0
+ */
+void
+cymem_pool_clear (CymemPool *pool)
+{
+  g_return_if_fail (CYMEM_IS_POOL (pool));
+
+  pool_release_all (pool);
+}
+
+/**
+ * cymem_pool_own: (skip)
+ * @pool: a pool
+ * @data: (nullable): data to keep until @pool is cleared or finalized
+ * @destroy: the function that releases @data
+ *
+ * Makes @pool responsible for @data: when the pool is cleared or finalized
+ * it calls `destroy (data)`. Cleanups run last-in-first-out and before any
+ * block of the pool is freed, so @destroy may still read pool memory.
+ *
+ * Since: 1.0
+ */
+void
+cymem_pool_own (CymemPool      *pool,
+                gpointer        data,
+                GDestroyNotify  destroy)
+{
+  CymemCleanup cleanup = { data, destroy };
+
+  g_return_if_fail (CYMEM_IS_POOL (pool));
+  g_return_if_fail (destroy != NULL);
+
+  g_mutex_lock (&pool->mutex);
+  if (pool->cleanups == NULL)
+    pool->cleanups = g_array_new (FALSE, FALSE, sizeof (CymemCleanup));
+  g_array_append_val (pool->cleanups, cleanup);
+  g_mutex_unlock (&pool->mutex);
+}
+
+/**
+ * cymem_pool_own_object:
+ * @pool: a pool
+ * @object: (type GObject.Object): an object to keep alive
+ *
+ * Makes @pool hold a reference to @object until the pool is cleared or
+ * finalized, with the same ordering as [method@Cymem.Pool.own]. A pool that
+ * owns other pools forms a hierarchy. A pool cannot own itself.
+ *
+ * Since: 1.0
+ */
+void
+cymem_pool_own_object (CymemPool *pool,
+                       gpointer   object)
+{
+  g_return_if_fail (CYMEM_IS_POOL (pool));
+  g_return_if_fail (G_IS_OBJECT (object));
+  g_return_if_fail (object != (gpointer)pool);
+
+  cymem_pool_own (pool, g_object_ref (object), g_object_unref);
+}
+
+/**
+ * cymem_pool_attach:
+ * @pool: a pool
+ * @owner: the object whose lifetime @pool should share
+ *
+ * Makes @owner hold a reference to @pool, so that the pool, and everything
+ * it owns, dies with its last owner. The pool's memory is still valid inside
+ * the owner's own `finalize`.
+ *
+ * One pool can be attached to several owners, but an owner holds at most one
+ * pool this way: attaching a different pool to it is refused with a critical
+ * warning, and attaching the same pool again changes nothing.
+ *
+ * Owner and pool must not form a cycle (the pool owning its owner through
+ * [method@Cymem.Pool.own_object]): neither would ever be freed.
+ *
+ * Since: 1.0
+ */
+void
+cymem_pool_attach (CymemPool *pool,
+                   GObject   *owner)
+{
+  CymemPool *existing;
+
+  g_return_if_fail (CYMEM_IS_POOL (pool));
+  g_return_if_fail (G_IS_OBJECT (owner));
+
+  g_object_ref (pool);
+  if (g_object_replace_qdata (owner, cymem_pool_owner_quark (),
+                              NULL, pool, g_object_unref, NULL))
+    return;
+  g_object_unref (pool);
+
+  existing = g_object_get_qdata (owner, cymem_pool_owner_quark ());
+  if (existing != pool)
+    g_critical ("%s: %s %p already has pool %p attached; detach it before "
+                "attaching pool %p",
+                G_STRFUNC, G_OBJECT_TYPE_NAME (owner), owner, existing, pool);
+}
+
+/**
+ * cymem_pool_detach:
+ * @pool: a pool
+ * @owner: an object @pool is attached to
+ *
+ * Drops the reference @owner holds on @pool, undoing
+ * [method@Cymem.Pool.attach]. If that was the last reference, the pool is
+ * finalized and frees everything it owns. Detaching from an object the pool
+ * is not attached to is a critical warning.
+ *
+ * Since: 1.0
+ */
+void
+cymem_pool_detach (CymemPool *pool,
+                   GObject   *owner)
+{
+  GDestroyNotify old_destroy = NULL;
+
+  g_return_if_fail (CYMEM_IS_POOL (pool));
+  g_return_if_fail (G_IS_OBJECT (owner));
+
+  if (!g_object_replace_qdata (owner, cymem_pool_owner_quark (),
+                               pool, NULL, NULL, &old_destroy))
+    {
+      g_critical ("%s: pool %p is not attached to %s %p",
+                  G_STRFUNC, pool, G_OBJECT_TYPE_NAME (owner), owner);
+      return;
+    }
+
+  if (old_destroy != NULL)
+    old_destroy (pool);
+}
+
+/**
+ * cymem_pool_get_for_object:
+ * @owner: an object
+ *
+ * Gets the pool attached to @owner with [method@Cymem.Pool.attach].
+ *
+ * Returns: (transfer none) (nullable): the attached pool, or %NULL
+ *
+ * Since: 1.0
+ */
+CymemPool *
+cymem_pool_get_for_object (GObject *owner)
+{
+  g_return_val_if_fail (G_IS_OBJECT (owner), NULL);
+
+  return g_object_get_qdata (owner, cymem_pool_owner_quark ());
+}
+
+/**
+ * cymem_pool_ensure_for_object:
+ * @owner: an object
+ *
+ * Gets the pool attached to @owner, creating and attaching a new one on
+ * first use.
+ *
+ * Returns: (transfer none): the pool attached to @owner
+ *
+ * Since: 1.0
+ */
+CymemPool *
+cymem_pool_ensure_for_object (GObject *owner)
+{
+  CymemPool *pool;
+
+  g_return_val_if_fail (G_IS_OBJECT (owner), NULL);
+
+  pool = cymem_pool_get_for_object (owner);
+  if (pool != NULL)
+    return pool;
+
+  pool = cymem_pool_new ();
+  if (g_object_replace_qdata (owner, cymem_pool_owner_quark (),
+                              NULL, pool, g_object_unref, NULL))
+    return pool;
+
+  /* Another thread attached one first. */
+  g_object_unref (pool);
+  return g_object_get_qdata (owner, cymem_pool_owner_quark ());
+}

@@ -1,0 +1,105 @@
+/* cymem-pool.h: a GObject that owns C memory
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#pragma once
+
+#if !defined (CYMEM_INSIDE) && !defined (CYMEM_COMPILATION)
+#error "Only <cymem-glib/cymem-glib.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+
+#include "cymem-version-macros.h"
+
+G_BEGIN_DECLS
+
+/**
+ * CymemMallocFunc:
+ * @n_bytes: the number of bytes to allocate, at least 1
+ *
+ * A function a [class@Cymem.Pool] calls to get memory for a block, with the
+ * signature of `malloc()` and `g_malloc()`. It may return dirty memory: the
+ * pool zeroes every block itself. Returning %NULL reports an allocation
+ * failure. It must be thread-safe if the pool is used from several threads,
+ * and must not call back into the pool.
+ *
+ * Returns: (nullable): a new block of at least @n_bytes bytes, or %NULL
+ *
+ * Since: 1.0
+ */
+typedef gpointer (*CymemMallocFunc) (gsize n_bytes);
+
+/**
+ * CymemFreeFunc:
+ * @mem: a block returned by the matching [callback@Cymem.MallocFunc]
+ *
+ * A function a [class@Cymem.Pool] calls to release a block, with the
+ * signature of `free()` and `g_free()`. It is called exactly once for each
+ * block the matching malloc function returned, and never with %NULL.
+ *
+ * Since: 1.0
+ */
+typedef void (*CymemFreeFunc) (gpointer mem);
+
+#define CYMEM_TYPE_POOL (cymem_pool_get_type ())
+
+CYMEM_AVAILABLE_IN_1_0
+G_DECLARE_FINAL_TYPE (CymemPool, cymem_pool, CYMEM, POOL, GObject)
+
+CYMEM_AVAILABLE_IN_1_0
+CymemPool *cymem_pool_new                (void);
+CYMEM_AVAILABLE_IN_1_0
+CymemPool *cymem_pool_new_with_allocator (CymemMallocFunc  malloc_func,
+                                          CymemFreeFunc    free_func);
+CYMEM_AVAILABLE_IN_1_0
+gpointer   cymem_pool_alloc              (CymemPool       *pool,
+                                          gsize            n_elements,
+                                          gsize            element_size) G_GNUC_MALLOC;
+CYMEM_AVAILABLE_IN_1_0
+gpointer   cymem_pool_try_alloc          (CymemPool       *pool,
+                                          gsize            n_elements,
+                                          gsize            element_size) G_GNUC_MALLOC;
+CYMEM_AVAILABLE_IN_1_0
+gpointer   cymem_pool_realloc            (CymemPool       *pool,
+                                          gpointer         mem,
+                                          gsize            n_bytes) G_GNUC_WARN_UNUSED_RESULT;
+CYMEM_AVAILABLE_IN_1_0
+gpointer   cymem_pool_try_realloc        (CymemPool       *pool,
+                                          gpointer         mem,
+                                          gsize            n_bytes) G_GNUC_WARN_UNUSED_RESULT;
+CYMEM_AVAILABLE_IN_1_0
+void       cymem_pool_free               (CymemPool       *pool,
+                                          gpointer         mem);
+CYMEM_AVAILABLE_IN_1_0
+gboolean   cymem_pool_owns               (CymemPool       *pool,
+                                          gconstpointer    mem);
+CYMEM_AVAILABLE_IN_1_0
+gsize      cymem_pool_get_block_size     (CymemPool       *pool,
+                                          gconstpointer    mem);
+CYMEM_AVAILABLE_IN_1_0
+gsize      cymem_pool_get_size           (CymemPool       *pool);
+CYMEM_AVAILABLE_IN_1_0
+guint      cymem_pool_get_n_allocations  (CymemPool       *pool);
+CYMEM_AVAILABLE_IN_1_0
+void       cymem_pool_clear              (CymemPool       *pool);
+CYMEM_AVAILABLE_IN_1_0
+void       cymem_pool_own                (CymemPool       *pool,
+                                          gpointer         data,
+                                          GDestroyNotify   destroy);
+CYMEM_AVAILABLE_IN_1_0
+void       cymem_pool_own_object         (CymemPool       *pool,
+                                          gpointer         object);
+CYMEM_AVAILABLE_IN_1_0
+void       cymem_pool_attach             (CymemPool       *pool,
+                                          GObject         *owner);
+CYMEM_AVAILABLE_IN_1_0
+void       cymem_pool_detach             (CymemPool       *pool,
+                                          GObject         *owner);
+CYMEM_AVAILABLE_IN_1_0
+CymemPool *cymem_pool_get_for_object     (GObject         *owner);
+CYMEM_AVAILABLE_IN_1_0
+CymemPool *cymem_pool_ensure_for_object  (GObject         *owner);
+
+G_END_DECLS

@@ -1,0 +1,100 @@
+/* counting-allocator.c: see counting-allocator.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "counting-allocator.h"
+
+static GMutex lock;
+static GHashTable *live;  /* block -> its requested size */
+static guint n_mallocs;
+static guint n_frees;
+static guint fail_countdown;
+static gsize last_request;
+
+void
+counting_reset (void)
+{
+  g_mutex_lock (&lock);
+  if (live != NULL)
+    g_assert_cmpuint (g_hash_table_size (live), ==, 0);
+  g_clear_pointer (&live, g_hash_table_unref);
+  live = g_hash_table_new (NULL, NULL);
+  n_mallocs = n_frees = fail_countdown = 0;
+  last_request = 0;
+  g_mutex_unlock (&lock);
+}
+
+gpointer
+counting_malloc (gsize n_bytes)
+{
+  gpointer mem = NULL;
+
+  g_mutex_lock (&lock);
+  if (fail_countdown > 0 && --fail_countdown == 0)
+    goto out;
+
+  mem = malloc (n_bytes);
+  g_assert_nonnull (mem);
+  memset (mem, 0xA5, n_bytes);
+  g_hash_table_insert (live, mem, GSIZE_TO_POINTER (n_bytes));
+  n_mallocs++;
+  last_request = n_bytes;
+
+out:
+  g_mutex_unlock (&lock);
+  return mem;
+}
+
+void
+counting_free (gpointer mem)
+{
+  gboolean was_live;
+
+  g_mutex_lock (&lock);
+  was_live = g_hash_table_remove (live, mem);
+  n_frees++;
+  g_mutex_unlock (&lock);
+
+  /* A block freed twice, or one this allocator never gave out. */
+  g_assert_true (was_live);
+  free (mem);
+}
+
+void
+counting_fail_at (guint n)
+{
+  g_mutex_lock (&lock);
+  fail_countdown = n;
+  g_mutex_unlock (&lock);
+}
+
+#define COUNTING_GETTER(type, name, expr) \
+  type name (void) { type v; g_mutex_lock (&lock); v = (expr); g_mutex_unlock (&lock); return v; }
+
+COUNTING_GETTER (guint, counting_n_mallocs, n_mallocs)
+COUNTING_GETTER (guint, counting_n_frees, n_frees)
+COUNTING_GETTER (guint, counting_n_live, g_hash_table_size (live))
+COUNTING_GETTER (gsize, counting_last_request, last_request)
+
+gboolean
+counting_is_live (gconstpointer mem)
+{
+  gboolean is_live;
+
+  g_mutex_lock (&lock);
+  is_live = g_hash_table_contains (live, mem);
+  g_mutex_unlock (&lock);
+
+  return is_live;
+}
+
+CymemPool *
+counting_pool_new (void)
+{
+  counting_reset ();
+  return cymem_pool_new_with_allocator (counting_malloc, counting_free);
+}
