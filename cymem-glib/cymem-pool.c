@@ -76,6 +76,16 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+/* CYMEM_IS_POOL() calls cymem_pool_get_type() on every use. The type is
+ * final, so on the allocation paths an exact match with the type cached in
+ * class_init says the same thing more cheaply; anything else still gets the
+ * full check, and its message. */
+static GType cymem_pool_type;
+#define CYMEM_IS_POOL_FAST(obj) \
+  (((obj) != NULL && ((GTypeInstance *) (obj))->g_class != NULL && \
+    ((GTypeInstance *) (obj))->g_class->g_type == cymem_pool_type) || \
+   CYMEM_IS_POOL (obj))
+
 /* The qdata key under which an owner holds its pool. */
 static G_DEFINE_QUARK (cymem-pool-owner, cymem_pool_owner)
 
@@ -234,6 +244,8 @@ cymem_pool_class_init (CymemPoolClass *klass)
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  cymem_pool_type = G_TYPE_FROM_CLASS (klass);
 }
 
 static void
@@ -290,7 +302,7 @@ cymem_pool_new_with_allocator (CymemMallocFunc malloc_func,
   return self;
 }
 
-static gpointer
+static inline gpointer
 pool_alloc (CymemPool *self,
             gsize      n_elements,
             gsize      element_size,
@@ -345,7 +357,7 @@ cymem_pool_alloc (CymemPool *pool,
                   gsize      n_elements,
                   gsize      element_size)
 {
-  g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
+  g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), NULL);
 
   return pool_alloc (pool, n_elements, element_size, TRUE);
 }
@@ -368,7 +380,7 @@ cymem_pool_try_alloc (CymemPool *pool,
                       gsize      n_elements,
                       gsize      element_size)
 {
-  g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
+  g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), NULL);
 
   return pool_alloc (pool, n_elements, element_size, FALSE);
 }
@@ -394,9 +406,11 @@ pool_realloc_default (CymemPool *self,
 {
   gpointer new_mem;
   gsize old_bytes;
+  gssize slot;
 
   g_mutex_lock (&self->mutex);
-  if (!cymem_table_remove (&self->table, mem, &old_bytes))
+  slot = cymem_table_find (&self->table, mem, &old_bytes);
+  if (slot < 0)
     {
       g_mutex_unlock (&self->mutex);
       pool_warn_not_owned (self, G_STRFUNC, mem);
@@ -406,8 +420,7 @@ pool_realloc_default (CymemPool *self,
   new_mem = realloc (mem, MAX (n_bytes, 1));
   if (new_mem == NULL)
     {
-      /* The old block is untouched: it stays owned. */
-      cymem_table_insert (&self->table, mem, old_bytes);
+      /* The old block is untouched and still owned. */
       g_mutex_unlock (&self->mutex);
       pool_realloc_failed (self, mem, n_bytes, fatal);
       return NULL;
@@ -416,7 +429,7 @@ pool_realloc_default (CymemPool *self,
   if (n_bytes > old_bytes)
     memset ((guint8 *)new_mem + old_bytes, 0, n_bytes - old_bytes);
 
-  cymem_table_insert (&self->table, new_mem, n_bytes);
+  cymem_table_update (&self->table, slot, new_mem, n_bytes);
   self->size = self->size - old_bytes + n_bytes;
   g_mutex_unlock (&self->mutex);
 
@@ -433,6 +446,7 @@ pool_realloc_custom (CymemPool *self,
 {
   gpointer new_mem;
   gsize old_bytes;
+  gssize slot;
   gboolean owned;
 
   /* Checked first so that the allocator is never called for a foreign
@@ -454,7 +468,8 @@ pool_realloc_custom (CymemPool *self,
     }
 
   g_mutex_lock (&self->mutex);
-  if (!cymem_table_remove (&self->table, mem, &old_bytes))
+  slot = cymem_table_find (&self->table, mem, &old_bytes);
+  if (slot < 0)
     {
       /* Another thread freed it in the meantime. */
       g_mutex_unlock (&self->mutex);
@@ -465,7 +480,7 @@ pool_realloc_custom (CymemPool *self,
   memcpy (new_mem, mem, MIN (old_bytes, n_bytes));
   if (n_bytes > old_bytes)
     memset ((guint8 *)new_mem + old_bytes, 0, n_bytes - old_bytes);
-  cymem_table_insert (&self->table, new_mem, n_bytes);
+  cymem_table_update (&self->table, slot, new_mem, n_bytes);
   self->size = self->size - old_bytes + n_bytes;
   g_mutex_unlock (&self->mutex);
 
@@ -509,7 +524,7 @@ cymem_pool_realloc (CymemPool *pool,
                     gpointer   mem,
                     gsize      n_bytes)
 {
-  g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
+  g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), NULL);
   g_return_val_if_fail (mem != NULL, NULL);
 
   return pool_realloc (pool, mem, n_bytes, TRUE);
@@ -533,7 +548,7 @@ cymem_pool_try_realloc (CymemPool *pool,
                         gpointer   mem,
                         gsize      n_bytes)
 {
-  g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
+  g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), NULL);
   g_return_val_if_fail (mem != NULL, NULL);
 
   return pool_realloc (pool, mem, n_bytes, FALSE);
@@ -558,7 +573,7 @@ cymem_pool_free (CymemPool *pool,
   gsize n_bytes;
   gboolean owned;
 
-  g_return_if_fail (CYMEM_IS_POOL (pool));
+  g_return_if_fail (CYMEM_IS_POOL_FAST (pool));
 
   if (mem == NULL)
     return;
@@ -593,7 +608,7 @@ cymem_pool_owns (CymemPool     *pool,
 {
   gboolean owned;
 
-  g_return_val_if_fail (CYMEM_IS_POOL (pool), FALSE);
+  g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), FALSE);
 
   g_mutex_lock (&pool->mutex);
   owned = cymem_table_lookup (&pool->table, mem, NULL);

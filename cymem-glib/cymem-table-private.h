@@ -6,6 +6,15 @@
  * ever talks to the table through these functions, so the structure behind
  * them can change without touching the pool. None of them lock: the pool
  * holds its mutex around every call.
+ *
+ * The table never reads the blocks themselves, so it can reject a foreign or
+ * already freed pointer without touching memory it does not own.
+ *
+ * The structure (see cymem-table.c for the why): `entries` holds
+ * (address, size) in allocation order, with holes (address NULL) where blocks
+ * were removed; `slots` is an open-addressing index (linear probing, at most
+ * half full) from an address to its entry. The lookups and the common cases
+ * of insert and remove are inline here, since they sit on every allocation.
  */
 
 #pragma once
@@ -16,32 +25,161 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  GHashTable *blocks; /* created on first insert */
+  gpointer mem;      /* NULL marks a hole left by a removal */
+  gsize    n_bytes;
+} CymemTableEntry;
+
+typedef struct
+{
+  CymemTableEntry *entries;     /* allocation order */
+  guint            n_entries;   /* used, holes included */
+  guint            n_holes;
+  guint            entries_capacity;
+
+  guint32         *slots;       /* entry index + 1, or 0 for empty */
+  gsize            slots_mask;  /* number of slots - 1 */
+  guint            slots_shift; /* 64 - log2 (number of slots) */
+  guint            max_live;    /* live entries the index takes before it
+                                 * must grow (half its slots); 0 if none */
 } CymemTable;
 
 typedef void (*CymemTableFunc) (gpointer mem,
                                 gsize    n_bytes,
                                 gpointer user_data);
 
-#define CYMEM_TABLE_INIT { NULL }
+#define CYMEM_TABLE_INIT { NULL, 0, 0, 0, NULL, 0, 64, 0 }
 
-void     cymem_table_insert  (CymemTable    *table,
-                              gpointer       mem,
-                              gsize          n_bytes);
-gboolean cymem_table_lookup  (CymemTable    *table,
-                              gconstpointer  mem,
-                              gsize         *n_bytes);
-gboolean cymem_table_remove  (CymemTable    *table,
-                              gconstpointer  mem,
-                              gsize         *n_bytes);
-guint    cymem_table_count   (CymemTable    *table);
-void     cymem_table_take    (CymemTable    *dest,
-                              CymemTable    *src);
-void     cymem_table_foreach (CymemTable    *table,
-                              CymemTableFunc func,
-                              gpointer       user_data);
-void     cymem_table_drain   (CymemTable    *table,
-                              CymemTableFunc func,
-                              gpointer       user_data);
+/* Slow paths, in cymem-table.c. */
+void     cymem_table_insert_slow (CymemTable    *table,
+                                  gpointer       mem,
+                                  gsize          n_bytes);
+void     cymem_table_unindex     (CymemTable    *table,
+                                  gsize          slot);
+void     cymem_table_update      (CymemTable    *table,
+                                  gssize         slot,
+                                  gpointer       new_mem,
+                                  gsize          n_bytes);
+void     cymem_table_take        (CymemTable    *dest,
+                                  CymemTable    *src);
+void     cymem_table_foreach     (CymemTable    *table,
+                                  CymemTableFunc func,
+                                  gpointer       user_data);
+void     cymem_table_drain       (CymemTable    *table,
+                                  CymemTableFunc func,
+                                  gpointer       user_data);
+
+/* Fibonacci hashing: the top bits of the product mix every address bit, so
+ * the low bits that alignment keeps at zero do not matter. */
+static inline gsize
+cymem_table_home (const CymemTable *table,
+                  gconstpointer     mem)
+{
+  return (gsize) (((guint64) (guintptr) mem * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15))
+                  >> table->slots_shift);
+}
+
+static inline guint
+cymem_table_count (const CymemTable *table)
+{
+  return table->n_entries - table->n_holes;
+}
+
+/* Finds @mem's slot, a handle for cymem_table_update(), valid until the
+ * table next changes; -1 if @mem is not in the table. */
+static inline gssize
+cymem_table_find (const CymemTable *table,
+                  gconstpointer     mem,
+                  gsize            *n_bytes)
+{
+  gsize mask, i;
+
+  if (G_UNLIKELY (table->slots == NULL))
+    return -1;
+
+  mask = table->slots_mask;
+  for (i = cymem_table_home (table, mem); table->slots[i] != 0; i = (i + 1) & mask)
+    {
+      const CymemTableEntry *entry = &table->entries[table->slots[i] - 1];
+
+      if (entry->mem == mem)
+        {
+          if (n_bytes != NULL)
+            *n_bytes = entry->n_bytes;
+          return (gssize) i;
+        }
+    }
+
+  return -1;
+}
+
+static inline gboolean
+cymem_table_lookup (const CymemTable *table,
+                    gconstpointer     mem,
+                    gsize            *n_bytes)
+{
+  return cymem_table_find (table, mem, n_bytes) >= 0;
+}
+
+/* Records @mem, which must not be in the table yet. */
+static inline void
+cymem_table_insert (CymemTable *table,
+                    gpointer    mem,
+                    gsize       n_bytes)
+{
+  guint entry;
+  gsize mask, i;
+
+  /* The fast path needs room for the entry and an index under half full. */
+  if (G_UNLIKELY (table->n_entries == table->entries_capacity ||
+                  cymem_table_count (table) >= table->max_live))
+    {
+      cymem_table_insert_slow (table, mem, n_bytes);
+      return;
+    }
+
+  entry = table->n_entries++;
+  table->entries[entry].mem = mem;
+  table->entries[entry].n_bytes = n_bytes;
+
+  mask = table->slots_mask;
+  for (i = cymem_table_home (table, mem); table->slots[i] != 0; i = (i + 1) & mask)
+    ;
+  table->slots[i] = entry + 1;
+}
+
+/* Forgets @mem; returns FALSE, changing nothing, if it is not in the table. */
+static inline gboolean
+cymem_table_remove (CymemTable    *table,
+                    gconstpointer  mem,
+                    gsize         *n_bytes)
+{
+  gssize slot = cymem_table_find (table, mem, n_bytes);
+  guint entry;
+
+  if (slot < 0)
+    return FALSE;
+
+  entry = table->slots[slot] - 1;
+  cymem_table_unindex (table, slot);
+
+  if (entry + 1 == table->n_entries)
+    {
+      /* The newest block, the one most often freed: pop it, and any holes
+       * it was covering. */
+      table->n_entries--;
+      while (table->n_entries > 0 && table->entries[table->n_entries - 1].mem == NULL)
+        {
+          table->n_entries--;
+          table->n_holes--;
+        }
+    }
+  else
+    {
+      table->entries[entry].mem = NULL;
+      table->n_holes++;
+    }
+
+  return TRUE;
+}
 
 G_END_DECLS

@@ -1,62 +1,245 @@
-/* cymem-table.c: the pool's table of owned addresses, on a GHashTable
+/* cymem-table.c: the pool's table of owned addresses, slow paths
  *
  * SPDX-License-Identifier: MIT
+ *
+ * Why two arrays rather than one hash table: a GHashTable of address -> size
+ * frees blocks in hash order at teardown, which scatters the frees over the
+ * heap and misses the cache (60-250 ns per block against 9-15 ns for
+ * oldest-first on this kind of machine). Here `entries` keeps the blocks in
+ * allocation order, so teardown is a sequential walk that frees oldest-first,
+ * and `slots` is a compact index (4 bytes a slot) for the O(1) lookups that
+ * free, realloc and owns need.
+ *
+ * A removal leaves a hole rather than moving an entry, so the order survives
+ * random frees. Holes are squeezed out when the entries array is full and at
+ * least half of it is holes: amortised O(1), and at most twice the live
+ * entries in memory. The index uses backward-shift deletion, so there are no
+ * tombstones to pile up.
+ *
+ * The arrays themselves come from GLib's allocator while small; once they
+ * reach 1 KiB they are mapped directly. That keeps them off the malloc heap
+ * the blocks live on, where a large allocation or free makes glibc
+ * consolidate every small free chunk (measured: about 100 instructions per
+ * block in the benchmark's alloc-then-teardown workload).
  */
+
+#define _GNU_SOURCE  /* mremap() */
 
 #include "config.h"
 
+#include <string.h>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 #include "cymem-table-private.h"
 
-/* Sizes are stored in the value pointer: no allocation per entry beyond the
- * hash table's own arrays. */
+#define MIN_ENTRIES 32
+#define MIN_SLOTS   64
+#define MAP_MIN     1024  /* glibc consolidates its free lists for requests from 1 KiB */
+
+/* --- storage for the two arrays --- */
+
+static gpointer
+array_alloc0 (gsize n_bytes)
+{
+#ifdef __linux__
+  if (n_bytes >= MAP_MIN)
+    {
+      /* Fresh mappings are zero-filled: no memset needed. */
+      gpointer mem = mmap (NULL, n_bytes, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (mem == MAP_FAILED)
+        g_error ("%s: failed to map %" G_GSIZE_FORMAT " bytes", G_STRLOC, n_bytes);
+      return mem;
+    }
+#endif
+  return g_malloc0 (n_bytes);
+}
+
+static void
+array_free (gpointer mem,
+            gsize    n_bytes)
+{
+  if (mem == NULL)
+    return;
+#ifdef __linux__
+  if (n_bytes >= MAP_MIN)
+    {
+      munmap (mem, n_bytes);
+      return;
+    }
+#endif
+  g_free (mem);
+}
+
+static gpointer
+array_resize (gpointer mem,
+              gsize    old_bytes,
+              gsize    new_bytes)
+{
+#ifdef __linux__
+  if (old_bytes >= MAP_MIN)
+    {
+      /* The kernel moves the pages; nothing is copied. */
+      gpointer moved = mremap (mem, old_bytes, new_bytes, MREMAP_MAYMOVE);
+      if (moved == MAP_FAILED)
+        g_error ("%s: failed to map %" G_GSIZE_FORMAT " bytes", G_STRLOC, new_bytes);
+      return moved;
+    }
+  if (new_bytes >= MAP_MIN)
+    {
+      gpointer mapped = array_alloc0 (new_bytes);
+      if (old_bytes > 0)
+        memcpy (mapped, mem, old_bytes);
+      g_free (mem);
+      return mapped;
+    }
+#endif
+  return g_realloc (mem, new_bytes);
+}
+
+static gsize
+slots_bytes (const CymemTable *table)
+{
+  return table->slots != NULL ? (table->slots_mask + 1) * sizeof (guint32) : 0;
+}
+
+/* --- the index --- */
+
+static void
+index_entry (CymemTable *table,
+             guint       entry)
+{
+  gsize mask = table->slots_mask;
+  gsize i = cymem_table_home (table, table->entries[entry].mem);
+
+  while (table->slots[i] != 0)
+    i = (i + 1) & mask;
+  table->slots[i] = entry + 1;
+}
+
+/* Empties @slot, shifting later members of its probe run back so that every
+ * lookup still finds them without tombstones. */
+void
+cymem_table_unindex (CymemTable *table,
+                     gsize       slot)
+{
+  gsize mask = table->slots_mask;
+  gsize i = slot, j = slot;
+
+  for (;;)
+    {
+      gsize home;
+
+      j = (j + 1) & mask;
+      if (table->slots[j] == 0)
+        break;
+
+      home = cymem_table_home (table, table->entries[table->slots[j] - 1].mem);
+      /* The entry at j may move back to i only if its home is not in (i, j]. */
+      if ((i <= j) ? (home <= i || home > j) : (home <= i && home > j))
+        {
+          table->slots[i] = table->slots[j];
+          i = j;
+        }
+    }
+
+  table->slots[i] = 0;
+}
+
+static void
+rebuild_index (CymemTable *table,
+               guint       n_live)
+{
+  gsize n_slots = MIN_SLOTS;
+  guint shift = 64;
+
+  while (n_slots < (gsize) n_live * 2)
+    n_slots *= 2;
+  for (gsize s = n_slots; s > 1; s >>= 1)
+    shift--;
+
+  array_free (table->slots, slots_bytes (table));
+  table->slots = array_alloc0 (n_slots * sizeof (guint32));
+  table->slots_mask = n_slots - 1;
+  table->slots_shift = shift;
+  table->max_live = n_slots / 2;
+
+  for (guint e = 0; e < table->n_entries; e++)
+    if (table->entries[e].mem != NULL)
+      index_entry (table, e);
+}
+
+/* Squeezes the holes out of the entries, keeping allocation order. */
+static void
+compact (CymemTable *table)
+{
+  guint out = 0;
+
+  for (guint e = 0; e < table->n_entries; e++)
+    if (table->entries[e].mem != NULL)
+      table->entries[out++] = table->entries[e];
+
+  table->n_entries = out;
+  table->n_holes = 0;
+  rebuild_index (table, out + 1);
+}
 
 void
-cymem_table_insert (CymemTable *table,
-                    gpointer    mem,
+cymem_table_insert_slow (CymemTable *table,
+                         gpointer    mem,
+                         gsize       n_bytes)
+{
+  guint entry;
+
+  g_assert (mem != NULL);
+
+  if (table->n_entries == table->entries_capacity)
+    {
+      if (table->n_entries > 0 && table->n_holes >= table->n_entries / 2)
+        compact (table);
+      else
+        {
+          guint capacity = MAX (MIN_ENTRIES, table->entries_capacity * 2);
+
+          g_assert (capacity > table->entries_capacity);  /* no guint overflow */
+          table->entries = array_resize (table->entries,
+                                         table->entries_capacity * sizeof (CymemTableEntry),
+                                         capacity * sizeof (CymemTableEntry));
+          table->entries_capacity = capacity;
+        }
+    }
+
+  entry = table->n_entries++;
+  table->entries[entry].mem = mem;
+  table->entries[entry].n_bytes = n_bytes;
+
+  if (cymem_table_count (table) > table->max_live)
+    rebuild_index (table, cymem_table_count (table));
+  else
+    index_entry (table, entry);
+}
+
+/* Points the entry in @slot at @new_mem (which may be its old address) with
+ * a new size, keeping its place in allocation order. The old address is
+ * never dereferenced, so it may already have been passed to realloc(). */
+void
+cymem_table_update (CymemTable *table,
+                    gssize      slot,
+                    gpointer    new_mem,
                     gsize       n_bytes)
 {
-  if (table->blocks == NULL)
-    table->blocks = g_hash_table_new (g_direct_hash, g_direct_equal);
+  guint entry = table->slots[slot] - 1;
 
-  g_hash_table_insert (table->blocks, mem, GSIZE_TO_POINTER (n_bytes));
-}
-
-gboolean
-cymem_table_lookup (CymemTable    *table,
-                    gconstpointer  mem,
-                    gsize         *n_bytes)
-{
-  gpointer value;
-
-  if (table->blocks == NULL ||
-      !g_hash_table_lookup_extended (table->blocks, mem, NULL, &value))
-    return FALSE;
-
-  if (n_bytes != NULL)
-    *n_bytes = GPOINTER_TO_SIZE (value);
-  return TRUE;
-}
-
-gboolean
-cymem_table_remove (CymemTable    *table,
-                    gconstpointer  mem,
-                    gsize         *n_bytes)
-{
-  gpointer value;
-
-  if (table->blocks == NULL ||
-      !g_hash_table_steal_extended (table->blocks, mem, NULL, &value))
-    return FALSE;
-
-  if (n_bytes != NULL)
-    *n_bytes = GPOINTER_TO_SIZE (value);
-  return TRUE;
-}
-
-guint
-cymem_table_count (CymemTable *table)
-{
-  return table->blocks != NULL ? g_hash_table_size (table->blocks) : 0;
+  table->entries[entry].n_bytes = n_bytes;
+  if (new_mem != table->entries[entry].mem)
+    {
+      cymem_table_unindex (table, slot);
+      table->entries[entry].mem = new_mem;
+      index_entry (table, entry);
+    }
 }
 
 /* Moves every entry of @src into the empty table @dest, leaving @src empty,
@@ -65,33 +248,36 @@ void
 cymem_table_take (CymemTable *dest,
                   CymemTable *src)
 {
-  g_assert (dest->blocks == NULL);
+  static const CymemTable empty = CYMEM_TABLE_INIT;
 
-  dest->blocks = g_steal_pointer (&src->blocks);
+  g_assert (dest->entries == NULL && dest->slots == NULL);
+
+  *dest = *src;
+  *src = empty;
 }
 
+/* Calls @func on every entry, oldest first. */
 void
 cymem_table_foreach (CymemTable     *table,
                      CymemTableFunc  func,
                      gpointer        user_data)
 {
-  GHashTableIter iter;
-  gpointer key, value;
-
-  if (table->blocks == NULL)
-    return;
-
-  g_hash_table_iter_init (&iter, table->blocks);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    func (key, GPOINTER_TO_SIZE (value), user_data);
+  for (guint e = 0; e < table->n_entries; e++)
+    if (table->entries[e].mem != NULL)
+      func (table->entries[e].mem, table->entries[e].n_bytes, user_data);
 }
 
-/* Calls @func on every entry, then frees the table's own storage. */
+/* Calls @func on every entry, oldest first, then frees the table's own
+ * storage, leaving it empty. */
 void
 cymem_table_drain (CymemTable     *table,
                    CymemTableFunc  func,
                    gpointer        user_data)
 {
+  static const CymemTable empty = CYMEM_TABLE_INIT;
+
   cymem_table_foreach (table, func, user_data);
-  g_clear_pointer (&table->blocks, g_hash_table_unref);
+  array_free (table->entries, table->entries_capacity * sizeof (CymemTableEntry));
+  array_free (table->slots, slots_bytes (table));
+  *table = empty;
 }
