@@ -321,11 +321,38 @@ run_w4 (const Allocator *a, gsize size, gsize n, gpointer *blocks, gdouble *tear
 
 /* --- memory overhead --- */
 
+/* Bytes in anonymous mappings: glibc's own large chunks, and the arrays a
+ * CymemPool maps for its bookkeeping, which mallinfo2() does not see. */
+static gsize
+anonymous_mapped (void)
+{
+  g_autofree char *maps = NULL;
+  g_auto(GStrv) lines = NULL;
+  gsize total = 0;
+
+  if (!g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL))
+    return 0;
+  lines = g_strsplit (maps, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      guint64 start, end;
+      char path[256] = "";
+
+      /* start-end perms offset dev inode [path] */
+      if (sscanf (lines[i], "%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x %*s %*s %*s %*s %255s",
+                  &start, &end, path) >= 2 && path[0] == '\0')
+        total += end - start;
+    }
+  return total;
+}
+
+/* What malloc has handed out on the heap plus every anonymous mapping
+ * (which includes malloc's mmapped chunks, so those are not counted twice). */
 static gsize
 heap_in_use (void)
 {
   struct mallinfo2 info = mallinfo2 ();
-  return info.uordblks + info.hblkhd;
+  return info.uordblks + anonymous_mapped ();
 }
 
 /* Heap bytes per live block, allocator overhead and bookkeeping included. */

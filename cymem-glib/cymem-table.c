@@ -15,12 +15,6 @@
  * least half of it is holes: amortised O(1), and at most twice the live
  * entries in memory. The index uses backward-shift deletion, so there are no
  * tombstones to pile up.
- *
- * The arrays themselves come from GLib's allocator while small; once they
- * reach 1 KiB they are mapped directly. That keeps them off the malloc heap
- * the blocks live on, where a large allocation or free makes glibc
- * consolidate every small free chunk (measured: about 100 instructions per
- * block in the benchmark's alloc-then-teardown workload).
  */
 
 #define _GNU_SOURCE  /* mremap() */
@@ -37,25 +31,95 @@
 
 #define MIN_ENTRIES 32
 #define MIN_SLOTS   64
-#define MAP_MIN     1024  /* glibc consolidates its free lists for requests from 1 KiB */
 
-/* --- storage for the two arrays --- */
+/* --- storage for the two arrays ---
+ *
+ * Arrays under 1 KiB come from GLib's allocator. Larger ones are mapped
+ * directly, because any malloc request from 1 KiB up makes glibc consolidate
+ * its fast free lists, after which every small malloc of the program is
+ * slower: in the alloc-then-teardown benchmark that cost 170 instructions a
+ * block. Mapped arrays up to 64 KiB are kept in a small process-wide cache on
+ * release, so that short-lived pools do not pay a system call each. */
+
+#define MAP_MIN_SHIFT    10   /* 1 KiB */
+#define CACHE_MAX_SHIFT  16   /* 64 KiB */
+#define CACHE_DEPTH      8
+
+#ifdef __linux__
+static GMutex cache_lock;
+static struct {
+  gpointer arrays[CACHE_DEPTH];
+  guint    n_arrays;
+} cache[CACHE_MAX_SHIFT - MAP_MIN_SHIFT + 1];
+
+/* The cache class of a mapped array of @n_bytes, or -1 if it is not a
+ * power of two within the cached range. */
+static gint
+cache_class (gsize n_bytes)
+{
+  if (n_bytes > ((gsize) 1 << CACHE_MAX_SHIFT) || (n_bytes & (n_bytes - 1)) != 0)
+    return -1;
+  return g_bit_nth_msf (n_bytes, -1) - MAP_MIN_SHIFT;
+}
+
+static gpointer
+map_new0 (gsize n_bytes)
+{
+  gint class = cache_class (n_bytes);
+  gpointer mem = NULL;
+
+  if (class >= 0)
+    {
+      g_mutex_lock (&cache_lock);
+      if (cache[class].n_arrays > 0)
+        mem = cache[class].arrays[--cache[class].n_arrays];
+      g_mutex_unlock (&cache_lock);
+      if (mem != NULL)
+        return memset (mem, 0, n_bytes);
+    }
+
+  /* Fresh mappings are zero-filled. */
+  mem = mmap (NULL, n_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED)
+    g_error ("%s: failed to map %" G_GSIZE_FORMAT " bytes", G_STRLOC, n_bytes);
+  return mem;
+}
+
+static void
+map_free (gpointer mem,
+          gsize    n_bytes)
+{
+  gint class = cache_class (n_bytes);
+
+  if (class >= 0)
+    {
+      gboolean cached = FALSE;
+
+      g_mutex_lock (&cache_lock);
+      if (cache[class].n_arrays < CACHE_DEPTH)
+        {
+          cache[class].arrays[cache[class].n_arrays++] = mem;
+          cached = TRUE;
+        }
+      g_mutex_unlock (&cache_lock);
+      if (cached)
+        return;
+    }
+
+  munmap (mem, n_bytes);
+}
+
+#define IS_MAPPED(n_bytes) ((n_bytes) >= ((gsize) 1 << MAP_MIN_SHIFT))
+#else
+#define IS_MAPPED(n_bytes) FALSE
+#define map_new0(n) g_malloc0 (n)
+#define map_free(mem, n) g_free (mem)
+#endif
 
 static gpointer
 array_alloc0 (gsize n_bytes)
 {
-#ifdef __linux__
-  if (n_bytes >= MAP_MIN)
-    {
-      /* Fresh mappings are zero-filled: no memset needed. */
-      gpointer mem = mmap (NULL, n_bytes, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (mem == MAP_FAILED)
-        g_error ("%s: failed to map %" G_GSIZE_FORMAT " bytes", G_STRLOC, n_bytes);
-      return mem;
-    }
-#endif
-  return g_malloc0 (n_bytes);
+  return IS_MAPPED (n_bytes) ? map_new0 (n_bytes) : g_malloc0 (n_bytes);
 }
 
 static void
@@ -64,14 +128,10 @@ array_free (gpointer mem,
 {
   if (mem == NULL)
     return;
-#ifdef __linux__
-  if (n_bytes >= MAP_MIN)
-    {
-      munmap (mem, n_bytes);
-      return;
-    }
-#endif
-  g_free (mem);
+  if (IS_MAPPED (n_bytes))
+    map_free (mem, n_bytes);
+  else
+    g_free (mem);
 }
 
 static gpointer
@@ -79,25 +139,27 @@ array_resize (gpointer mem,
               gsize    old_bytes,
               gsize    new_bytes)
 {
+  gpointer resized;
+
+  if (!IS_MAPPED (new_bytes))
+    return g_realloc (mem, new_bytes);
+
 #ifdef __linux__
-  if (old_bytes >= MAP_MIN)
+  if (old_bytes > ((gsize) 1 << CACHE_MAX_SHIFT))
     {
       /* The kernel moves the pages; nothing is copied. */
-      gpointer moved = mremap (mem, old_bytes, new_bytes, MREMAP_MAYMOVE);
-      if (moved == MAP_FAILED)
+      resized = mremap (mem, old_bytes, new_bytes, MREMAP_MAYMOVE);
+      if (resized == MAP_FAILED)
         g_error ("%s: failed to map %" G_GSIZE_FORMAT " bytes", G_STRLOC, new_bytes);
-      return moved;
-    }
-  if (new_bytes >= MAP_MIN)
-    {
-      gpointer mapped = array_alloc0 (new_bytes);
-      if (old_bytes > 0)
-        memcpy (mapped, mem, old_bytes);
-      g_free (mem);
-      return mapped;
+      return resized;
     }
 #endif
-  return g_realloc (mem, new_bytes);
+
+  resized = array_alloc0 (new_bytes);
+  if (old_bytes > 0)
+    memcpy (resized, mem, old_bytes);
+  array_free (mem, old_bytes);
+  return resized;
 }
 
 static gsize
