@@ -1,0 +1,202 @@
+/* test-table.c: the owned-address table against a GHashTable model
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * The table never dereferences the addresses it stores, so the test feeds it
+ * made-up addresses, including patterns that collide on purpose.
+ */
+
+#include "cymem-table-private.h"
+
+typedef struct
+{
+  GArray *seen;  /* addresses, in the order foreach reported them */
+} Walk;
+
+static void
+record (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+  Walk *walk = user_data;
+
+  g_assert_cmpuint (n_bytes, ==, GPOINTER_TO_SIZE (mem) % 1000);
+  g_array_append_val (walk->seen, mem);
+}
+
+/* Checks every model entry is found with its size, the count agrees, and
+ * foreach visits exactly the live entries in insertion order. */
+static void
+check_against_model (CymemTable *table,
+                     GHashTable *model,
+                     GPtrArray  *order)
+{
+  Walk walk = { g_array_new (FALSE, FALSE, sizeof (gpointer)) };
+  guint j = 0;
+
+  g_assert_cmpuint (cymem_table_count (table), ==, g_hash_table_size (model));
+
+  cymem_table_foreach (table, record, &walk);
+  g_assert_cmpuint (walk.seen->len, ==, g_hash_table_size (model));
+  for (guint i = 0; i < order->len; i++)
+    {
+      gpointer mem = g_ptr_array_index (order, i);
+      gsize n_bytes = 0;
+
+      if (!g_hash_table_contains (model, mem))
+        continue;
+      g_assert_true (cymem_table_lookup (table, mem, &n_bytes));
+      g_assert_cmpuint (n_bytes, ==, GPOINTER_TO_SIZE (mem) % 1000);
+      g_assert_true (g_array_index (walk.seen, gpointer, j) == mem);
+      j++;
+    }
+  g_array_unref (walk.seen);
+}
+
+static gpointer
+make_address (guint pattern, guint i, GRand *rand)
+{
+  switch (pattern)
+    {
+    case 0:  /* what malloc hands out: ascending, 16-byte aligned */
+      return GSIZE_TO_POINTER (0x10000 + (gsize) i * 80);
+    case 1:  /* page-aligned, as large blocks are */
+      return GSIZE_TO_POINTER (0x7f0000000000 + (gsize) i * 4096);
+    case 2:  /* scattered */
+      return GSIZE_TO_POINTER (((gsize) g_rand_int (rand) << 20 | g_rand_int (rand)) << 4 | 16);
+    default: /* the same low bits, high bits differing: hash worst case */
+      return GSIZE_TO_POINTER (((gsize) i << 32) | 0x40);
+    }
+}
+
+static void
+test_table_model (gconstpointer data)
+{
+  guint pattern = GPOINTER_TO_UINT (data);
+  CymemTable table = CYMEM_TABLE_INIT;
+  GHashTable *model = g_hash_table_new (NULL, NULL);
+  GPtrArray *order = g_ptr_array_new ();
+  GRand *rand = g_rand_new_with_seed (42 + pattern);
+  guint next = 1;
+
+  for (guint step = 0; step < 30000; step++)
+    {
+      guint op = g_rand_int_range (rand, 0, 10);
+
+      if (op < 6 || order->len == 0)
+        {
+          gpointer mem = make_address (pattern, next++, rand);
+
+          if (g_hash_table_contains (model, mem))
+            continue;
+          cymem_table_insert (&table, mem, GPOINTER_TO_SIZE (mem) % 1000);
+          g_hash_table_add (model, mem);
+          g_ptr_array_add (order, mem);
+        }
+      else
+        {
+          gpointer mem = g_ptr_array_index (order, g_rand_int_range (rand, 0, order->len));
+          gboolean live = g_hash_table_contains (model, mem);
+          gsize n_bytes = 12345;
+
+          /* Removing what is not there must fail and change nothing. */
+          g_assert_cmpint (cymem_table_remove (&table, mem, &n_bytes), ==, live);
+          if (live)
+            {
+              g_assert_cmpuint (n_bytes, ==, GPOINTER_TO_SIZE (mem) % 1000);
+              g_hash_table_remove (model, mem);
+            }
+          else
+            g_assert_cmpuint (n_bytes, ==, 12345);
+        }
+
+      if (step % 10000 == 0)
+        check_against_model (&table, model, order);
+    }
+
+  /* Free everything oldest-first, as a burst of removals. */
+  check_against_model (&table, model, order);
+  for (guint i = 0; i < order->len; i++)
+    {
+      gpointer mem = g_ptr_array_index (order, i);
+      if (g_hash_table_remove (model, mem))
+        g_assert_true (cymem_table_remove (&table, mem, NULL));
+    }
+  g_assert_cmpuint (cymem_table_count (&table), ==, 0);
+  g_assert_false (cymem_table_lookup (&table, make_address (pattern, 1, rand), NULL));
+
+  cymem_table_drain (&table, record, NULL);
+  g_rand_free (rand);
+  g_ptr_array_unref (order);
+  g_hash_table_unref (model);
+}
+
+static void
+test_table_update_keeps_order (void)
+{
+  CymemTable table = CYMEM_TABLE_INIT;
+  Walk walk = { g_array_new (FALSE, FALSE, sizeof (gpointer)) };
+  gpointer moved = GSIZE_TO_POINTER (900777);
+  gssize slot;
+  gsize n_bytes = 0;
+
+  for (gsize i = 1; i <= 100; i++)
+    cymem_table_insert (&table, GSIZE_TO_POINTER (i * 1000 + i), i);
+
+  /* Entry 50 moves to a new address, keeping its place and taking a size. */
+  slot = cymem_table_find (&table, GSIZE_TO_POINTER (50 * 1000 + 50), &n_bytes);
+  g_assert_cmpint (slot, >=, 0);
+  g_assert_cmpuint (n_bytes, ==, 50);
+  cymem_table_update (&table, slot, moved, 777);
+  g_assert_false (cymem_table_lookup (&table, GSIZE_TO_POINTER (50 * 1000 + 50), NULL));
+  g_assert_true (cymem_table_lookup (&table, moved, &n_bytes));
+  g_assert_cmpuint (n_bytes, ==, 777);
+  g_assert_cmpuint (cymem_table_count (&table), ==, 100);
+
+  cymem_table_foreach (&table, record, &walk);
+  g_assert_true (g_array_index (walk.seen, gpointer, 49) == moved);
+  g_assert_true (g_array_index (walk.seen, gpointer, 50) == GSIZE_TO_POINTER (51 * 1000 + 51));
+
+  g_array_unref (walk.seen);
+  walk.seen = g_array_new (FALSE, FALSE, sizeof (gpointer));
+  cymem_table_drain (&table, record, &walk);
+  g_assert_cmpuint (walk.seen->len, ==, 100);
+  g_array_unref (walk.seen);
+}
+
+static void
+count_entry (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+test_table_take (void)
+{
+  CymemTable table = CYMEM_TABLE_INIT, taken = CYMEM_TABLE_INIT;
+  guint n = 0;
+
+  for (gsize i = 1; i <= 5000; i++)
+    cymem_table_insert (&table, GSIZE_TO_POINTER (i * 16), i);
+  cymem_table_take (&taken, &table);
+  g_assert_cmpuint (cymem_table_count (&table), ==, 0);
+  g_assert_false (cymem_table_lookup (&table, GSIZE_TO_POINTER (16), NULL));
+  g_assert_cmpuint (cymem_table_count (&taken), ==, 5000);
+
+  cymem_table_drain (&taken, count_entry, &n);
+  g_assert_cmpuint (n, ==, 5000);
+  g_assert_cmpuint (cymem_table_count (&taken), ==, 0);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_data_func ("/Cymem/Table/model/ascending", GUINT_TO_POINTER (0), test_table_model);
+  g_test_add_data_func ("/Cymem/Table/model/page-aligned", GUINT_TO_POINTER (1), test_table_model);
+  g_test_add_data_func ("/Cymem/Table/model/scattered", GUINT_TO_POINTER (2), test_table_model);
+  g_test_add_data_func ("/Cymem/Table/model/same-low-bits", GUINT_TO_POINTER (3), test_table_model);
+  g_test_add_func ("/Cymem/Table/update-keeps-order", test_table_update_keeps_order);
+  g_test_add_func ("/Cymem/Table/take", test_table_take);
+
+  return g_test_run ();
+}
