@@ -193,9 +193,13 @@ def main():
         key = "instructions_per_block"
         ratio_table(rows, key, "Instructions per block under callgrind")
     else:
-        out = subprocess.run([bench, "--runs=%d" % runs] + common, check=True,
-                             stdout=subprocess.PIPE, text=True).stdout
-        rows = parse_rows(out)
+        # One process per allocator, so that no allocator inherits a heap
+        # shaped by another's workload.
+        rows = []
+        for alloc in ORDER:
+            out = subprocess.run([bench, "--runs=%d" % runs, "--allocators=" + alloc] + common,
+                                 check=True, stdout=subprocess.PIPE, text=True).stdout
+            rows += parse_rows(out)
         if peer_dir:
             out = subprocess.run([sys.executable, "-c", PEER_SCRIPT, peer_dir, "time", str(runs),
                                   str(w1_n)] + peer_args, check=True, stdout=subprocess.PIPE, text=True).stdout

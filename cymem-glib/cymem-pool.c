@@ -38,32 +38,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cymem-pool.h"
-#include "cymem-table-private.h"
+#include "cymem-pool-private.h"
 
 /* Below this size malloc()+memset() is cheaper than calloc(), which skips
  * glibc's per-thread cache; above it calloc() can hand out fresh pages
  * without touching them. */
 #define CYMEM_CALLOC_THRESHOLD (64 * 1024)
-
-typedef struct
-{
-  gpointer       data;
-  GDestroyNotify destroy;
-} CymemCleanup;
-
-struct _CymemPool
-{
-  GObject          parent_instance;
-
-  GMutex           mutex;
-  CymemTable       table;      /* owned blocks: address -> requested size */
-  gsize            size;       /* sum of the requested sizes in @table */
-  GArray          *cleanups;   /* CymemCleanup, run last-in-first-out; lazily created */
-
-  CymemMallocFunc  malloc_func; /* NULL for the default allocator */
-  CymemFreeFunc    free_func;
-};
 
 G_DEFINE_FINAL_TYPE (CymemPool, cymem_pool, G_TYPE_OBJECT)
 
@@ -147,14 +127,14 @@ pool_release_all (CymemPool *self)
       CymemTable blocks = CYMEM_TABLE_INIT;
       gboolean done;
 
-      g_mutex_lock (&self->mutex);
+      cymem_lock_acquire (&self->lock);
       cleanups = g_steal_pointer (&self->cleanups);
       if (cleanups == NULL)
         {
           cymem_table_take (&blocks, &self->table);
           self->size = 0;
         }
-      g_mutex_unlock (&self->mutex);
+      cymem_lock_release (&self->lock);
 
       if (cleanups != NULL)
         {
@@ -180,7 +160,6 @@ cymem_pool_finalize (GObject *object)
   CymemPool *self = (CymemPool *)object;
 
   pool_release_all (self);
-  g_mutex_clear (&self->mutex);
 
   G_OBJECT_CLASS (cymem_pool_parent_class)->finalize (object);
 }
@@ -251,7 +230,6 @@ cymem_pool_class_init (CymemPoolClass *klass)
 static void
 cymem_pool_init (CymemPool *self)
 {
-  g_mutex_init (&self->mutex);
 }
 
 /**
@@ -327,12 +305,20 @@ pool_alloc (CymemPool *self,
       return NULL;
     }
 
-  g_mutex_lock (&self->mutex);
+  cymem_lock_acquire (&self->lock);
   cymem_table_insert (&self->table, mem, n_bytes);
   self->size += n_bytes;
-  g_mutex_unlock (&self->mutex);
+  cymem_lock_release (&self->lock);
 
   return mem;
+}
+
+gpointer
+cymem_pool_try_alloc_internal (CymemPool *self,
+                               gsize      n_elements,
+                               gsize      element_size)
+{
+  return pool_alloc (self, n_elements, element_size, FALSE);
 }
 
 /**
@@ -385,45 +371,32 @@ cymem_pool_try_alloc (CymemPool *pool,
   return pool_alloc (pool, n_elements, element_size, FALSE);
 }
 
-static void
-pool_realloc_failed (CymemPool *self,
-                     gpointer   mem,
-                     gsize      n_bytes,
-                     gboolean   fatal)
-{
-  if (fatal)
-    g_error ("%s: failed to reallocate %p to %" G_GSIZE_FORMAT " bytes",
-             G_STRLOC, mem, n_bytes);
-}
-
 /* The default allocator can resize in place, under the lock: libc's
  * realloc() never calls back into the pool. */
-static gpointer
+static CymemPoolStatus
 pool_realloc_default (CymemPool *self,
                       gpointer   mem,
                       gsize      n_bytes,
-                      gboolean   fatal)
+                      gpointer  *new_mem_out)
 {
   gpointer new_mem;
   gsize old_bytes;
   gssize slot;
 
-  g_mutex_lock (&self->mutex);
+  cymem_lock_acquire (&self->lock);
   slot = cymem_table_find (&self->table, mem, &old_bytes);
   if (slot < 0)
     {
-      g_mutex_unlock (&self->mutex);
-      pool_warn_not_owned (self, G_STRFUNC, mem);
-      return NULL;
+      cymem_lock_release (&self->lock);
+      return CYMEM_POOL_STATUS_NOT_OWNED;
     }
 
   new_mem = realloc (mem, MAX (n_bytes, 1));
   if (new_mem == NULL)
     {
       /* The old block is untouched and still owned. */
-      g_mutex_unlock (&self->mutex);
-      pool_realloc_failed (self, mem, n_bytes, fatal);
-      return NULL;
+      cymem_lock_release (&self->lock);
+      return CYMEM_POOL_STATUS_NO_MEMORY;
     }
 
   if (n_bytes > old_bytes)
@@ -431,18 +404,19 @@ pool_realloc_default (CymemPool *self,
 
   cymem_table_update (&self->table, slot, new_mem, n_bytes);
   self->size = self->size - old_bytes + n_bytes;
-  g_mutex_unlock (&self->mutex);
+  cymem_lock_release (&self->lock);
 
-  return new_mem;
+  *new_mem_out = new_mem;
+  return CYMEM_POOL_STATUS_OK;
 }
 
 /* A custom allocator has no realloc, and is called without the lock held:
  * allocate, copy under the lock, free the old block outside it. */
-static gpointer
+static CymemPoolStatus
 pool_realloc_custom (CymemPool *self,
                      gpointer   mem,
                      gsize      n_bytes,
-                     gboolean   fatal)
+                     gpointer  *new_mem_out)
 {
   gpointer new_mem;
   gsize old_bytes;
@@ -451,54 +425,76 @@ pool_realloc_custom (CymemPool *self,
 
   /* Checked first so that the allocator is never called for a foreign
    * pointer. */
-  g_mutex_lock (&self->mutex);
+  cymem_lock_acquire (&self->lock);
   owned = cymem_table_lookup (&self->table, mem, NULL);
-  g_mutex_unlock (&self->mutex);
+  cymem_lock_release (&self->lock);
   if (!owned)
-    {
-      pool_warn_not_owned (self, G_STRFUNC, mem);
-      return NULL;
-    }
+    return CYMEM_POOL_STATUS_NOT_OWNED;
 
   new_mem = self->malloc_func (MAX (n_bytes, 1));
   if (new_mem == NULL)
-    {
-      pool_realloc_failed (self, mem, n_bytes, fatal);
-      return NULL;
-    }
+    return CYMEM_POOL_STATUS_NO_MEMORY;
 
-  g_mutex_lock (&self->mutex);
+  cymem_lock_acquire (&self->lock);
   slot = cymem_table_find (&self->table, mem, &old_bytes);
   if (slot < 0)
     {
       /* Another thread freed it in the meantime. */
-      g_mutex_unlock (&self->mutex);
+      cymem_lock_release (&self->lock);
       self->free_func (new_mem);
-      pool_warn_not_owned (self, G_STRFUNC, mem);
-      return NULL;
+      return CYMEM_POOL_STATUS_NOT_OWNED;
     }
   memcpy (new_mem, mem, MIN (old_bytes, n_bytes));
   if (n_bytes > old_bytes)
     memset ((guint8 *)new_mem + old_bytes, 0, n_bytes - old_bytes);
   cymem_table_update (&self->table, slot, new_mem, n_bytes);
   self->size = self->size - old_bytes + n_bytes;
-  g_mutex_unlock (&self->mutex);
+  cymem_lock_release (&self->lock);
 
   self->free_func (mem);
 
-  return new_mem;
+  *new_mem_out = new_mem;
+  return CYMEM_POOL_STATUS_OK;
+}
+
+CymemPoolStatus
+cymem_pool_realloc_internal (CymemPool *self,
+                             gpointer   mem,
+                             gsize      n_bytes,
+                             gpointer  *new_mem)
+{
+  if (self->malloc_func == NULL)
+    return pool_realloc_default (self, mem, n_bytes, new_mem);
+  else
+    return pool_realloc_custom (self, mem, n_bytes, new_mem);
 }
 
 static gpointer
-pool_realloc (CymemPool *self,
-              gpointer   mem,
-              gsize      n_bytes,
-              gboolean   fatal)
+pool_realloc (CymemPool   *self,
+              gpointer     mem,
+              gsize        n_bytes,
+              gboolean     fatal,
+              const char  *func)
 {
-  if (self->malloc_func == NULL)
-    return pool_realloc_default (self, mem, n_bytes, fatal);
-  else
-    return pool_realloc_custom (self, mem, n_bytes, fatal);
+  gpointer new_mem = NULL;
+
+  switch (cymem_pool_realloc_internal (self, mem, n_bytes, &new_mem))
+    {
+    case CYMEM_POOL_STATUS_OK:
+      break;
+    case CYMEM_POOL_STATUS_NOT_OWNED:
+      pool_warn_not_owned (self, func, mem);
+      break;
+    case CYMEM_POOL_STATUS_NO_MEMORY:
+      if (fatal)
+        g_error ("%s: failed to reallocate %p to %" G_GSIZE_FORMAT " bytes",
+                 func, mem, n_bytes);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  return new_mem;
 }
 
 /**
@@ -527,7 +523,7 @@ cymem_pool_realloc (CymemPool *pool,
   g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), NULL);
   g_return_val_if_fail (mem != NULL, NULL);
 
-  return pool_realloc (pool, mem, n_bytes, TRUE);
+  return pool_realloc (pool, mem, n_bytes, TRUE, G_STRFUNC);
 }
 
 /**
@@ -551,7 +547,7 @@ cymem_pool_try_realloc (CymemPool *pool,
   g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), NULL);
   g_return_val_if_fail (mem != NULL, NULL);
 
-  return pool_realloc (pool, mem, n_bytes, FALSE);
+  return pool_realloc (pool, mem, n_bytes, FALSE, G_STRFUNC);
 }
 
 /**
@@ -570,24 +566,28 @@ void
 cymem_pool_free (CymemPool *pool,
                  gpointer   mem)
 {
+  g_return_if_fail (CYMEM_IS_POOL_FAST (pool));
+
+  if (mem != NULL && !cymem_pool_free_internal (pool, mem))
+    pool_warn_not_owned (pool, G_STRFUNC, mem);
+}
+
+gboolean
+cymem_pool_free_internal (CymemPool *self,
+                          gpointer   mem)
+{
   gsize n_bytes;
   gboolean owned;
 
-  g_return_if_fail (CYMEM_IS_POOL_FAST (pool));
-
-  if (mem == NULL)
-    return;
-
-  g_mutex_lock (&pool->mutex);
-  owned = cymem_table_remove (&pool->table, mem, &n_bytes);
+  cymem_lock_acquire (&self->lock);
+  owned = cymem_table_remove (&self->table, mem, &n_bytes);
   if (owned)
-    pool->size -= n_bytes;
-  g_mutex_unlock (&pool->mutex);
+    self->size -= n_bytes;
+  cymem_lock_release (&self->lock);
 
   if (owned)
-    pool_block_free (mem, n_bytes, pool);
-  else
-    pool_warn_not_owned (pool, G_STRFUNC, mem);
+    pool_block_free (mem, n_bytes, self);
+  return owned;
 }
 
 /**
@@ -610,9 +610,9 @@ cymem_pool_owns (CymemPool     *pool,
 
   g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), FALSE);
 
-  g_mutex_lock (&pool->mutex);
+  cymem_lock_acquire (&pool->lock);
   owned = cymem_table_lookup (&pool->table, mem, NULL);
-  g_mutex_unlock (&pool->mutex);
+  cymem_lock_release (&pool->lock);
 
   return owned;
 }
@@ -638,9 +638,9 @@ cymem_pool_get_block_size (CymemPool     *pool,
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
 
-  g_mutex_lock (&pool->mutex);
+  cymem_lock_acquire (&pool->lock);
   owned = cymem_table_lookup (&pool->table, mem, &n_bytes);
-  g_mutex_unlock (&pool->mutex);
+  cymem_lock_release (&pool->lock);
 
   if (!owned)
     pool_warn_not_owned (pool, G_STRFUNC, mem);
@@ -665,9 +665,9 @@ cymem_pool_get_size (CymemPool *pool)
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
 
-  g_mutex_lock (&pool->mutex);
+  cymem_lock_acquire (&pool->lock);
   size = pool->size;
-  g_mutex_unlock (&pool->mutex);
+  cymem_lock_release (&pool->lock);
 
   return size;
 }
@@ -689,9 +689,9 @@ cymem_pool_get_n_allocations (CymemPool *pool)
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
 
-  g_mutex_lock (&pool->mutex);
+  cymem_lock_acquire (&pool->lock);
   count = cymem_table_count (&pool->table);
-  g_mutex_unlock (&pool->mutex);
+  cymem_lock_release (&pool->lock);
 
   return count;
 }
@@ -737,11 +737,11 @@ cymem_pool_own (CymemPool      *pool,
   g_return_if_fail (CYMEM_IS_POOL (pool));
   g_return_if_fail (destroy != NULL);
 
-  g_mutex_lock (&pool->mutex);
+  cymem_lock_acquire (&pool->lock);
   if (pool->cleanups == NULL)
     pool->cleanups = g_array_new (FALSE, FALSE, sizeof (CymemCleanup));
   g_array_append_val (pool->cleanups, cleanup);
-  g_mutex_unlock (&pool->mutex);
+  cymem_lock_release (&pool->lock);
 }
 
 /**

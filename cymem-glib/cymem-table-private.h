@@ -5,7 +5,7 @@
  * A map from a block's start address to its requested size. The pool only
  * ever talks to the table through these functions, so the structure behind
  * them can change without touching the pool. None of them lock: the pool
- * holds its mutex around every call.
+ * holds its lock around every call.
  *
  * The table never reads the blocks themselves, so it can reject a foreign or
  * already freed pointer without touching memory it does not own.
