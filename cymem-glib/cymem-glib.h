@@ -11,4 +11,5 @@
 # include "cymem-version.h"
 # include "cymem-version-macros.h"
 # include "cymem-pool.h"
+# include "cymem-enum-types.h"
 #undef CYMEM_INSIDE

@@ -43,6 +43,38 @@ typedef gpointer (*CymemMallocFunc) (gsize n_bytes);
  */
 typedef void (*CymemFreeFunc) (gpointer mem);
 
+/**
+ * CymemPoolError:
+ * @CYMEM_POOL_ERROR_UNKNOWN_ADDRESS: the address is not the start of a block
+ *   the pool owns
+ * @CYMEM_POOL_ERROR_OUT_OF_BOUNDS: an offset and length reach outside the
+ *   block
+ * @CYMEM_POOL_ERROR_NO_MEMORY: the size overflows or the allocator failed
+ *
+ * Errors of the address-based API that bindings use, in the
+ * %CYMEM_POOL_ERROR domain.
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  CYMEM_POOL_ERROR_UNKNOWN_ADDRESS,
+  CYMEM_POOL_ERROR_OUT_OF_BOUNDS,
+  CYMEM_POOL_ERROR_NO_MEMORY,
+} CymemPoolError;
+
+/**
+ * CYMEM_POOL_ERROR:
+ *
+ * The error domain of [class@Cymem.Pool]; errors are [enum@Cymem.PoolError].
+ *
+ * Since: 1.0
+ */
+#define CYMEM_POOL_ERROR (cymem_pool_error_quark ())
+
+CYMEM_AVAILABLE_IN_1_0
+GQuark cymem_pool_error_quark (void);
+
 #define CYMEM_TYPE_POOL (cymem_pool_get_type ())
 
 CYMEM_AVAILABLE_IN_1_0
@@ -101,5 +133,41 @@ CYMEM_AVAILABLE_IN_1_0
 CymemPool *cymem_pool_get_for_object     (GObject         *owner);
 CYMEM_AVAILABLE_IN_1_0
 CymemPool *cymem_pool_ensure_for_object  (GObject         *owner);
+
+/* The address-based API, for bindings (cymem-pool-address.c). */
+CYMEM_AVAILABLE_IN_1_0
+guintptr   cymem_pool_alloc_address          (CymemPool     *pool,
+                                              gsize          n_elements,
+                                              gsize          element_size,
+                                              GError       **error);
+CYMEM_AVAILABLE_IN_1_0
+gboolean   cymem_pool_free_address           (CymemPool     *pool,
+                                              guintptr       address,
+                                              GError       **error);
+CYMEM_AVAILABLE_IN_1_0
+guintptr   cymem_pool_realloc_address        (CymemPool     *pool,
+                                              guintptr       address,
+                                              gsize          n_bytes,
+                                              GError       **error);
+CYMEM_AVAILABLE_IN_1_0
+gboolean   cymem_pool_owns_address           (CymemPool     *pool,
+                                              guintptr       address);
+CYMEM_AVAILABLE_IN_1_0
+gsize      cymem_pool_get_block_size_address (CymemPool     *pool,
+                                              guintptr       address,
+                                              GError       **error);
+CYMEM_AVAILABLE_IN_1_0
+GBytes    *cymem_pool_read                   (CymemPool     *pool,
+                                              guintptr       address,
+                                              gsize          offset,
+                                              gsize          length,
+                                              GError       **error);
+CYMEM_AVAILABLE_IN_1_0
+gboolean   cymem_pool_write                  (CymemPool     *pool,
+                                              guintptr       address,
+                                              gsize          offset,
+                                              const guint8  *data,
+                                              gsize          n_bytes,
+                                              GError       **error);
 
 G_END_DECLS

@@ -1,8 +1,8 @@
-#!/bin/sh
+#!/bin/bash
 # Installs cymem-glib into a temporary prefix, then builds and runs
 # consumer.c against it with pkg-config, as an outside program would.
 # SPDX-License-Identifier: MIT
-set -eu
+set -euo pipefail
 srcdir=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -18,3 +18,15 @@ test -f "$work/prefix/lib/girepository-1.0/Cymem-1.typelib" || test "${CYMEM_NO_
 ${CC:-cc} -Wall -Werror -o "$work/consumer" "$srcdir/tests/consumer/consumer.c" \
   $(pkg-config --cflags --libs cymem-glib-1)
 LD_LIBRARY_PATH="$work/prefix/lib" "$work/consumer"
+
+# The binding suites again, this time against the installed typelib only.
+export GI_TYPELIB_PATH="$work/prefix/lib/girepository-1.0"
+export LD_LIBRARY_PATH="$work/prefix/lib"
+if [ -f "$GI_TYPELIB_PATH/Cymem-1.typelib" ]; then
+  if /usr/bin/python3 -c 'import gi' 2>/dev/null; then
+    /usr/bin/python3 "$srcdir/tests/python/test_pool.py" 2>&1 | tail -n 3
+  fi
+  if command -v gjs >/dev/null; then
+    gjs "$srcdir/tests/gjs/test-pool.js" | tail -n 1
+  fi
+fi

@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: MIT
+"""CymemPool from Python, through PyGObject and the Cymem-1 typelib."""
+
+import ctypes
+import gc
+import unittest
+
+import gi
+
+gi.require_version("Cymem", "1")
+from gi.repository import Cymem, GLib, GObject  # noqa: E402
+
+
+def error_code(ctx):
+    """The Cymem.PoolError of a caught GLib.Error."""
+    err = ctx.exception
+    assert err.domain == "cymem-pool-error-quark", err.domain
+    return err.code
+
+
+class AddressApi(unittest.TestCase):
+    def setUp(self):
+        self.pool = Cymem.Pool()
+
+    def test_alloc_is_zeroed_and_owned(self):
+        addr = self.pool.alloc(10, 4)
+        self.assertIsInstance(addr, int)
+        self.assertNotEqual(addr, 0)
+        self.assertTrue(self.pool.owns(addr))
+        self.assertFalse(self.pool.owns(addr + 1))
+        self.assertEqual(self.pool.get_block_size(addr), 40)
+        self.assertEqual(self.pool.read(addr, 0, 40).get_data(), bytes(40))
+        self.assertEqual(self.pool.props.size, 40)
+        self.assertEqual(self.pool.props.n_allocations, 1)
+
+    def test_zero_byte_blocks_are_distinct(self):
+        a, b = self.pool.alloc(0, 8), self.pool.alloc(8, 0)
+        self.assertNotEqual(a, b)
+        self.assertEqual(self.pool.get_block_size(a), 0)
+        self.assertEqual(self.pool.get_n_allocations(), 2)
+
+    def test_alloc_overflow_is_an_error(self):
+        with self.assertRaises(GLib.Error) as ctx:
+            self.pool.alloc(2**63, 4)
+        self.assertEqual(error_code(ctx), Cymem.PoolError.NO_MEMORY)
+        self.assertIn("overflow", ctx.exception.message)
+        self.assertEqual(self.pool.props.n_allocations, 0)
+
+    def test_write_read(self):
+        addr = self.pool.alloc(1, 16)
+        self.pool.write(addr, 4, b"hello")
+        self.pool.write(addr, 10, bytearray(b"\x01\x02"))
+        self.assertEqual(self.pool.read(addr, 4, 5).get_data(), b"hello")
+        self.assertEqual(self.pool.read(addr, 0, 16).get_data(),
+                         b"\0\0\0\0hello\0\x01\x02\0\0\0\0")
+
+    def test_ctypes_sees_what_write_wrote(self):
+        addr = self.pool.alloc(1, 8)
+        self.pool.write(addr, 0, b"cymem!!\0")
+        view = (ctypes.c_char * 8).from_address(addr)
+        self.assertEqual(view.raw, b"cymem!!\0")
+        # and the other way round
+        view[0] = b"C"
+        self.assertEqual(self.pool.read(addr, 0, 5).get_data(), b"Cymem")
+
+    def test_out_of_bounds(self):
+        addr = self.pool.alloc(1, 8)
+        for offset, length in [(0, 9), (8, 1), (9, 0), (2**64 - 1, 2), (4, 2**64 - 2)]:
+            with self.assertRaises(GLib.Error) as ctx:
+                self.pool.read(addr, offset, length)
+            self.assertEqual(error_code(ctx), Cymem.PoolError.OUT_OF_BOUNDS)
+        with self.assertRaises(GLib.Error) as ctx:
+            self.pool.write(addr, 6, b"abc")
+        self.assertEqual(error_code(ctx), Cymem.PoolError.OUT_OF_BOUNDS)
+        # nothing was written
+        self.assertEqual(self.pool.read(addr, 0, 8).get_data(), bytes(8))
+        # the last byte and an empty range at the end are inside
+        self.assertEqual(self.pool.read(addr, 8, 0).get_data(), b"")
+        self.pool.write(addr, 7, b"z")
+
+    def test_unknown_addresses(self):
+        other = Cymem.Pool()
+        foreign = other.alloc(1, 8)
+        mine = self.pool.alloc(1, 8)
+        freed = self.pool.alloc(1, 8)
+        self.pool.free(freed)
+        for addr in [0, 12345, foreign, mine + 1, freed]:
+            for call in (lambda: self.pool.free(addr),
+                         lambda: self.pool.realloc(addr, 16),
+                         lambda: self.pool.get_block_size(addr),
+                         lambda: self.pool.read(addr, 0, 1),
+                         lambda: self.pool.write(addr, 0, b"x")):
+                with self.assertRaises(GLib.Error) as ctx:
+                    call()
+                self.assertEqual(error_code(ctx), Cymem.PoolError.UNKNOWN_ADDRESS)
+            self.assertFalse(self.pool.owns(addr))
+        # nothing changed
+        self.assertTrue(other.owns(foreign))
+        self.assertEqual(self.pool.props.n_allocations, 1)
+        self.assertEqual(other.props.size, 8)
+
+    def test_realloc_keeps_contents_and_zeroes_tail(self):
+        addr = self.pool.alloc(1, 4)
+        self.pool.write(addr, 0, b"abcd")
+        grown = self.pool.realloc(addr, 4096)
+        self.assertTrue(self.pool.owns(grown))
+        data = self.pool.read(grown, 0, 4096).get_data()
+        self.assertEqual(data[:4], b"abcd")
+        self.assertEqual(data[4:], bytes(4092))
+        shrunk = self.pool.realloc(grown, 2)
+        self.assertEqual(self.pool.read(shrunk, 0, 2).get_data(), b"ab")
+        self.assertEqual(self.pool.props.size, 2)
+
+    def test_realloc_failure_leaves_block(self):
+        addr = self.pool.alloc(1, 4)
+        with self.assertRaises(GLib.Error) as ctx:
+            self.pool.realloc(addr, 2**62)
+        self.assertEqual(error_code(ctx), Cymem.PoolError.NO_MEMORY)
+        self.assertTrue(self.pool.owns(addr))
+        self.assertEqual(self.pool.get_block_size(addr), 4)
+
+    def test_clear(self):
+        for i in range(10):
+            self.pool.alloc(i, 3)
+        self.pool.clear()
+        self.assertEqual(self.pool.props.size, 0)
+        self.assertEqual(self.pool.props.n_allocations, 0)
+        self.assertTrue(self.pool.owns(self.pool.alloc(1, 1)))
+
+
+class Owner(GObject.Object):
+    """A Python subclass, to check pools die with owners defined in Python."""
+
+
+class Lifetime(unittest.TestCase):
+    def watch(self, obj):
+        dead = []
+        obj.weak_ref(lambda: dead.append(True))
+        return dead
+
+    def test_pool_dies_with_owner(self):
+        for owner_class in (GObject.Object, Owner):
+            owner = owner_class()
+            pool = Cymem.Pool.new()
+            dead = self.watch(pool)
+            pool.attach(owner)
+            self.assertIs(Cymem.Pool.get_for_object(owner), pool)
+            pool.alloc(100, 8)
+            del pool
+            gc.collect()
+            self.assertEqual(dead, [], "the owner keeps the pool alive")
+            del owner
+            gc.collect()
+            self.assertEqual(dead, [True], owner_class.__name__)
+
+    def test_attach_second_pool_is_refused(self):
+        owner = Owner()
+        first, second = Cymem.Pool(), Cymem.Pool()
+        first.attach(owner)
+        first.attach(owner)  # the same pool again changes nothing
+        # A different pool is a critical (logged, not raised): still the first.
+        old = GLib.log_set_always_fatal(GLib.LogLevelFlags.LEVEL_ERROR)
+        try:
+            second.attach(owner)
+        finally:
+            GLib.log_set_always_fatal(old)
+        self.assertIs(Cymem.Pool.get_for_object(owner), first)
+
+    def test_detach_and_ensure(self):
+        owner = Owner()
+        self.assertIsNone(Cymem.Pool.get_for_object(owner))
+        pool = Cymem.Pool.ensure_for_object(owner)
+        self.assertIs(Cymem.Pool.ensure_for_object(owner), pool)
+        pool.detach(owner)
+        self.assertIsNone(Cymem.Pool.get_for_object(owner))
+
+    def test_own_object(self):
+        pool = Cymem.Pool()
+        kept = Owner()
+        dead = self.watch(kept)
+        pool.own_object(kept)
+        del kept
+        gc.collect()
+        self.assertEqual(dead, [])
+        pool.clear()
+        self.assertEqual(dead, [True])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
