@@ -509,12 +509,18 @@ main (int argc, char *argv[])
               emit (a, "W4-W2", "teardown", size, 100000, median (v2, runs), runs);
             }
 
-          if (size == 64 && !use_callgrind && selected (only_workloads, "MEM"))
+          /* Run alone (-w MEM -n N) in a fresh process, the measure is
+           * not blurred by memory earlier workloads left cached. */
+          for (gsize ni = 0; ni < G_N_ELEMENTS (w2_counts) && size == 64 && !use_callgrind &&
+                             selected (only_workloads, "MEM"); ni++)
             {
-              emit (a, "MEM", "heap_bytes_per_block", size, 100000,
-                    heap_per_block (a, size, 100000, blocks), 1);
-              emit (a, "MEM", "heap_bytes_per_block", size, 1000000,
-                    heap_per_block (a, size, 1000000, blocks), 1);
+              gsize n = w2_counts[ni];
+              char n_s[32];
+
+              g_snprintf (n_s, sizeof n_s, "%" G_GSIZE_FORMAT, n);
+              if (n >= 100000 && selected (only_ns, n_s))
+                emit (a, "MEM", "heap_bytes_per_block", size, n,
+                      heap_per_block (a, size, n, blocks), 1);
             }
         }
 

@@ -196,10 +196,19 @@ def main():
         # One process per allocator, so that no allocator inherits a heap
         # shaped by another's workload.
         rows = []
+        timed = [w for w in workloads.split(",") if w != "MEM"]
         for alloc in ORDER:
-            out = subprocess.run([bench, "--runs=%d" % runs, "--allocators=" + alloc] + common,
+            out = subprocess.run([bench, "--runs=%d" % runs, "--allocators=" + alloc,
+                                  "--workloads=" + ",".join(timed)] + common[:3],
                                  check=True, stdout=subprocess.PIPE, text=True).stdout
             rows += parse_rows(out)
+            # Memory is measured in a fresh process for each N.
+            if "MEM" in workloads:
+                for n in (100000, 1000000):
+                    out = subprocess.run([bench, "--allocators=" + alloc, "--workloads=MEM",
+                                          "--sizes=64", "--counts=%d" % n],
+                                         check=True, stdout=subprocess.PIPE, text=True).stdout
+                    rows += parse_rows(out)
         if peer_dir:
             out = subprocess.run([sys.executable, "-c", PEER_SCRIPT, peer_dir, "time", str(runs),
                                   str(w1_n)] + peer_args, check=True, stdout=subprocess.PIPE, text=True).stdout

@@ -66,8 +66,10 @@ cache_class (gsize n_bytes)
   return g_bit_nth_msf (n_bytes, -1) - MAP_MIN_SHIFT;
 }
 
+/* A mapping of @n_bytes, zeroed if @zero (fresh mappings always are). */
 static gpointer
-map_new0 (gsize n_bytes)
+map_new (gsize    n_bytes,
+         gboolean zero)
 {
   gint class = cache_class (n_bytes);
   gpointer mem = NULL;
@@ -82,7 +84,7 @@ map_new0 (gsize n_bytes)
         }
       g_mutex_unlock (&cache_lock);
       if (mem != NULL)
-        return memset (mem, 0, n_bytes);
+        return zero ? memset (mem, 0, n_bytes) : mem;
     }
 
   /* Fresh mappings are zero-filled. */
@@ -120,14 +122,14 @@ map_free (gpointer mem,
 #define IS_MAPPED(n_bytes) ((n_bytes) >= ((gsize) 1 << MAP_MIN_SHIFT))
 #else
 #define IS_MAPPED(n_bytes) FALSE
-#define map_new0(n) g_malloc0 (n)
+#define map_new(n, zero) g_malloc0 (n)
 #define map_free(mem, n) g_free (mem)
 #endif
 
 static gpointer
 array_alloc0 (gsize n_bytes)
 {
-  return IS_MAPPED (n_bytes) ? map_new0 (n_bytes) : g_malloc0 (n_bytes);
+  return IS_MAPPED (n_bytes) ? map_new (n_bytes, TRUE) : g_malloc0 (n_bytes);
 }
 
 static void
@@ -163,7 +165,8 @@ array_resize (gpointer mem,
     }
 #endif
 
-  resized = array_alloc0 (new_bytes);
+  /* The entries past the used ones are never read: no need to zero. */
+  resized = IS_MAPPED (new_bytes) ? map_new (new_bytes, FALSE) : g_malloc (new_bytes);
   if (old_bytes > 0)
     memcpy (resized, mem, old_bytes);
   array_free (mem, old_bytes);
