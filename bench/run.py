@@ -205,8 +205,11 @@ def main():
             # Memory is measured in a fresh process for each N.
             if "MEM" in workloads:
                 for n in (100000, 1000000):
+                    # Without the table's array cache, so that only arrays in
+                    # use are counted (as mallinfo counts only chunks in use).
                     out = subprocess.run([bench, "--allocators=" + alloc, "--workloads=MEM",
                                           "--sizes=64", "--counts=%d" % n],
+                                         env=dict(os.environ, CYMEM_NO_ARRAY_CACHE="1"),
                                          check=True, stdout=subprocess.PIPE, text=True).stdout
                     rows += parse_rows(out)
         if peer_dir:

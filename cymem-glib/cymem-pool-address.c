@@ -245,6 +245,29 @@ check_range (gsize     n_bytes,
   return FALSE;
 }
 
+/* Locks the pool if [offset, offset + length) lies inside the block at
+ * @address; on success the lock stays held for the caller to release. */
+static gboolean
+lock_range (CymemPool  *pool,
+            guintptr    address,
+            gsize       offset,
+            gsize       length,
+            GError    **error)
+{
+  gsize n_bytes;
+
+  if (!lock_block (pool, address, &n_bytes, error))
+    return FALSE;
+
+  if (!check_range (n_bytes, offset, length, error))
+    {
+      cymem_lock_release (&pool->lock);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 /**
  * cymem_pool_read:
  * @pool: a pool
@@ -268,19 +291,12 @@ cymem_pool_read (CymemPool  *pool,
                  GError    **error)
 {
   GBytes *bytes;
-  gsize n_bytes;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!lock_block (pool, address, &n_bytes, error))
+  if (!lock_range (pool, address, offset, length, error))
     return NULL;
-
-  if (!check_range (n_bytes, offset, length, error))
-    {
-      cymem_lock_release (&pool->lock);
-      return NULL;
-    }
 
   /* Copied under the lock, so another thread cannot free the block midway. */
   bytes = g_bytes_new ((const guint8 *) address + offset, length);
@@ -313,20 +329,12 @@ cymem_pool_write (CymemPool     *pool,
                   gsize          n_bytes,
                   GError       **error)
 {
-  gsize block_size;
-
   g_return_val_if_fail (CYMEM_IS_POOL (pool), FALSE);
   g_return_val_if_fail (data != NULL || n_bytes == 0, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!lock_block (pool, address, &block_size, error))
+  if (!lock_range (pool, address, offset, n_bytes, error))
     return FALSE;
-
-  if (!check_range (block_size, offset, n_bytes, error))
-    {
-      cymem_lock_release (&pool->lock);
-      return FALSE;
-    }
 
   if (n_bytes > 0)
     memcpy ((guint8 *) address + offset, data, n_bytes);

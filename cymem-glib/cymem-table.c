@@ -51,6 +51,9 @@
 #ifdef __linux__
 static GMutex cache_lock;
 static gsize cache_bytes;
+/* CYMEM_NO_ARRAY_CACHE=1 turns the cache off, so that a measurement of a
+ * pool's memory counts only the arrays it is using. */
+static gint cache_enabled = -1;
 static struct {
   gpointer arrays[CACHE_DEPTH];
   guint    n_arrays;
@@ -105,7 +108,10 @@ map_free (gpointer mem,
       gboolean cached = FALSE;
 
       g_mutex_lock (&cache_lock);
-      if (cache[class].n_arrays < CACHE_DEPTH && cache_bytes + n_bytes <= CACHE_MAX_BYTES)
+      if (cache_enabled < 0)
+        cache_enabled = g_getenv ("CYMEM_NO_ARRAY_CACHE") == NULL;
+      if (cache_enabled &&
+          cache[class].n_arrays < CACHE_DEPTH && cache_bytes + n_bytes <= CACHE_MAX_BYTES)
         {
           cache[class].arrays[cache[class].n_arrays++] = mem;
           cache_bytes += n_bytes;
