@@ -34,6 +34,45 @@ set_unknown_address (GError   **error,
                (guint64) address);
 }
 
+/* Turns a failed status into the binding API's error. */
+static void
+set_status_error (GError          **error,
+                  CymemPool        *pool,
+                  CymemPoolStatus   status,
+                  guintptr          address,
+                  gsize             n_bytes)
+{
+  switch (status)
+    {
+    case CYMEM_POOL_STATUS_NOT_OWNED:
+      set_unknown_address (error, address);
+      break;
+    case CYMEM_POOL_STATUS_OVERFLOW:
+      g_set_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_NO_MEMORY,
+                   "Cannot allocate the block: its size overflows");
+      break;
+    case CYMEM_POOL_STATUS_NO_MEMORY:
+      g_set_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_NO_MEMORY,
+                   "Cannot allocate %" G_GSIZE_FORMAT " bytes: out of memory", n_bytes);
+      break;
+    case CYMEM_POOL_STATUS_LIMIT_EXCEEDED:
+      g_set_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_LIMIT_EXCEEDED,
+                   "%" G_GSIZE_FORMAT " more bytes would take the pool over its limit of %"
+                   G_GUINT64_FORMAT " bytes", n_bytes, cymem_pool_get_limit (pool));
+      break;
+    case CYMEM_POOL_STATUS_IN_FOREACH:
+      g_set_error_literal (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_IN_FOREACH,
+                           "The pool cannot be changed from inside its own foreach");
+      break;
+    case CYMEM_POOL_STATUS_DIFFERENT_ALLOCATORS:
+      g_set_error_literal (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_DIFFERENT_ALLOCATORS,
+                           "Blocks cannot move between pools with different allocators");
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
 /**
  * cymem_pool_alloc_address: (rename-to cymem_pool_alloc)
  * @pool: a pool
@@ -44,7 +83,8 @@ set_unknown_address (GError   **error,
  * Allocates a zeroed block of @n_elements × @element_size bytes owned by
  * @pool, like [method@Cymem.Pool.try_alloc], and returns its address. A size
  * that overflows or an allocator failure is a %CYMEM_POOL_ERROR_NO_MEMORY
- * error, never an abort.
+ * error, the pool's limit a %CYMEM_POOL_ERROR_LIMIT_EXCEEDED error; never an
+ * abort.
  *
  * Returns: the block's address, or 0 with @error set
  *
@@ -56,25 +96,16 @@ cymem_pool_alloc_address (CymemPool  *pool,
                           gsize       element_size,
                           GError    **error)
 {
-  gpointer mem;
-  gsize n_bytes;
+  gpointer mem = NULL;
+  CymemPoolStatus status;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
   g_return_val_if_fail (error == NULL || *error == NULL, 0);
 
-  if (!g_size_checked_mul (&n_bytes, n_elements, element_size))
+  status = cymem_pool_alloc_internal (pool, n_elements, element_size, &mem);
+  if (status != CYMEM_POOL_STATUS_OK)
     {
-      g_set_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_NO_MEMORY,
-                   "Cannot allocate %" G_GSIZE_FORMAT " × %" G_GSIZE_FORMAT
-                   " bytes: the size overflows", n_elements, element_size);
-      return 0;
-    }
-
-  mem = cymem_pool_try_alloc_internal (pool, n_elements, element_size);
-  if (mem == NULL)
-    {
-      g_set_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_NO_MEMORY,
-                   "Cannot allocate %" G_GSIZE_FORMAT " bytes: out of memory", n_bytes);
+      set_status_error (error, pool, status, 0, n_elements * element_size);
       return 0;
     }
 
@@ -100,12 +131,16 @@ cymem_pool_free_address (CymemPool  *pool,
                          guintptr    address,
                          GError    **error)
 {
+  CymemPoolStatus status;
+
   g_return_val_if_fail (CYMEM_IS_POOL (pool), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (address == 0 || !cymem_pool_free_internal (pool, (gpointer) address))
+  status = address == 0 ? CYMEM_POOL_STATUS_NOT_OWNED
+                        : cymem_pool_free_internal (pool, (gpointer) address);
+  if (status != CYMEM_POOL_STATUS_OK)
     {
-      set_unknown_address (error, address);
+      set_status_error (error, pool, status, address, 0);
       return FALSE;
     }
 
@@ -134,6 +169,7 @@ cymem_pool_realloc_address (CymemPool  *pool,
                             GError    **error)
 {
   gpointer new_mem = NULL;
+  CymemPoolStatus status;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
   g_return_val_if_fail (error == NULL || *error == NULL, 0);
@@ -144,21 +180,14 @@ cymem_pool_realloc_address (CymemPool  *pool,
       return 0;
     }
 
-  switch (cymem_pool_realloc_internal (pool, (gpointer) address, n_bytes, &new_mem))
+  status = cymem_pool_realloc_internal (pool, (gpointer) address, n_bytes, &new_mem);
+  if (status != CYMEM_POOL_STATUS_OK)
     {
-    case CYMEM_POOL_STATUS_OK:
-      return (guintptr) new_mem;
-    case CYMEM_POOL_STATUS_NOT_OWNED:
-      set_unknown_address (error, address);
+      set_status_error (error, pool, status, address, n_bytes);
       return 0;
-    case CYMEM_POOL_STATUS_NO_MEMORY:
-      g_set_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_NO_MEMORY,
-                   "Cannot resize the block to %" G_GSIZE_FORMAT " bytes: out of memory",
-                   n_bytes);
-      return 0;
-    default:
-      g_assert_not_reached ();
     }
+
+  return (guintptr) new_mem;
 }
 
 /**
@@ -181,18 +210,19 @@ cymem_pool_owns_address (CymemPool *pool,
   return cymem_pool_owns (pool, (gconstpointer) address);
 }
 
-/* Looks @address up with the pool locked; on success the lock stays held
- * for the caller to release. */
+/* Looks @address up with the pool locked for reading; on success the lock
+ * stays as it is for the caller to release with *@locked. */
 static gboolean
 lock_block (CymemPool  *pool,
             guintptr    address,
             gsize      *n_bytes,
+            gboolean   *locked,
             GError    **error)
 {
-  cymem_lock_acquire (&pool->lock);
+  *locked = cymem_pool_lock_for_read (pool);
   if (address != 0 && cymem_table_lookup (&pool->table, (gconstpointer) address, n_bytes))
     return TRUE;
-  cymem_lock_release (&pool->lock);
+  cymem_pool_unlock_for_read (pool, *locked);
 
   set_unknown_address (error, address);
   return FALSE;
@@ -216,13 +246,14 @@ cymem_pool_get_block_size_address (CymemPool  *pool,
                                    GError    **error)
 {
   gsize n_bytes;
+  gboolean locked;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
   g_return_val_if_fail (error == NULL || *error == NULL, 0);
 
-  if (!lock_block (pool, address, &n_bytes, error))
+  if (!lock_block (pool, address, &n_bytes, &locked, error))
     return 0;
-  cymem_lock_release (&pool->lock);
+  cymem_pool_unlock_for_read (pool, locked);
 
   return n_bytes;
 }
@@ -252,16 +283,17 @@ lock_range (CymemPool  *pool,
             guintptr    address,
             gsize       offset,
             gsize       length,
+            gboolean   *locked,
             GError    **error)
 {
   gsize n_bytes;
 
-  if (!lock_block (pool, address, &n_bytes, error))
+  if (!lock_block (pool, address, &n_bytes, locked, error))
     return FALSE;
 
   if (!check_range (n_bytes, offset, length, error))
     {
-      cymem_lock_release (&pool->lock);
+      cymem_pool_unlock_for_read (pool, *locked);
       return FALSE;
     }
 
@@ -291,16 +323,17 @@ cymem_pool_read (CymemPool  *pool,
                  GError    **error)
 {
   GBytes *bytes;
+  gboolean locked;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!lock_range (pool, address, offset, length, error))
+  if (!lock_range (pool, address, offset, length, &locked, error))
     return NULL;
 
   /* Copied under the lock, so another thread cannot free the block midway. */
   bytes = g_bytes_new ((const guint8 *) address + offset, length);
-  cymem_lock_release (&pool->lock);
+  cymem_pool_unlock_for_read (pool, locked);
 
   return bytes;
 }
@@ -329,16 +362,223 @@ cymem_pool_write (CymemPool     *pool,
                   gsize          n_bytes,
                   GError       **error)
 {
+  gboolean locked;
+
   g_return_val_if_fail (CYMEM_IS_POOL (pool), FALSE);
   g_return_val_if_fail (data != NULL || n_bytes == 0, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!lock_range (pool, address, offset, n_bytes, error))
+  if (!lock_range (pool, address, offset, n_bytes, &locked, error))
     return FALSE;
 
   if (n_bytes > 0)
     memcpy ((guint8 *) address + offset, data, n_bytes);
-  cymem_lock_release (&pool->lock);
+  cymem_pool_unlock_for_read (pool, locked);
 
   return TRUE;
+}
+
+/**
+ * cymem_pool_read_string:
+ * @pool: a pool
+ * @address: the address of a block of @pool holding a nul-terminated string
+ * @error: return location for a #GError
+ *
+ * Copies out the string that starts a block, such as one made by
+ * [method@Cymem.Pool.strdup_address]. A block with no nul byte is a
+ * %CYMEM_POOL_ERROR_OUT_OF_BOUNDS error.
+ *
+ * Returns: (transfer full): a copy of the string, or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+gchar *
+cymem_pool_read_string (CymemPool  *pool,
+                        guintptr    address,
+                        GError    **error)
+{
+  const gchar *end;
+  gchar *str = NULL;
+  gsize n_bytes;
+  gboolean locked;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!lock_block (pool, address, &n_bytes, &locked, error))
+    return NULL;
+
+  end = memchr ((const gchar *) address, '\0', n_bytes);
+  if (end != NULL)
+    str = g_strndup ((const gchar *) address, end - (const gchar *) address);
+  cymem_pool_unlock_for_read (pool, locked);
+
+  if (str == NULL)
+    g_set_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_OUT_OF_BOUNDS,
+                 "The block of %" G_GSIZE_FORMAT " bytes holds no nul-terminated string",
+                 n_bytes);
+  return str;
+}
+
+/* The binding counterpart of the strdup and memdup family: the copy's
+ * address, or 0 with @error set. */
+static guintptr
+copy_to_address (CymemPool      *pool,
+                 gconstpointer   src,
+                 gsize           n_copy,
+                 gsize           n_alloc,
+                 GError        **error)
+{
+  gpointer mem = NULL;
+  CymemPoolStatus status = cymem_pool_alloc_internal (pool, 1, n_alloc, &mem);
+
+  if (status != CYMEM_POOL_STATUS_OK)
+    {
+      set_status_error (error, pool, status, 0, n_alloc);
+      return 0;
+    }
+
+  if (n_copy > 0)
+    memcpy (mem, src, n_copy);
+  return (guintptr) mem;
+}
+
+/**
+ * cymem_pool_strdup_address: (rename-to cymem_pool_strdup)
+ * @pool: a pool
+ * @str: the string to copy
+ * @error: return location for a #GError
+ *
+ * Copies a string into a new nul-terminated block of @pool, like
+ * [method@Cymem.Pool.strdup], and returns its address.
+ *
+ * Returns: the block's address, or 0 with @error set
+ *
+ * Since: 1.0
+ */
+guintptr
+cymem_pool_strdup_address (CymemPool    *pool,
+                           const gchar  *str,
+                           GError      **error)
+{
+  gsize len;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
+  g_return_val_if_fail (str != NULL, 0);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  len = strlen (str);
+  return copy_to_address (pool, str, len, len + 1, error);
+}
+
+/**
+ * cymem_pool_memdup_address: (rename-to cymem_pool_memdup)
+ * @pool: a pool
+ * @data: (array length=n_bytes) (element-type guint8): the bytes to copy
+ * @n_bytes: the number of bytes in @data
+ * @error: return location for a #GError
+ *
+ * Copies bytes into a new block of @pool, like [method@Cymem.Pool.memdup],
+ * and returns its address.
+ *
+ * Returns: the block's address, or 0 with @error set
+ *
+ * Since: 1.0
+ */
+guintptr
+cymem_pool_memdup_address (CymemPool     *pool,
+                           const guint8  *data,
+                           gsize          n_bytes,
+                           GError       **error)
+{
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
+  g_return_val_if_fail (data != NULL || n_bytes == 0, 0);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  return copy_to_address (pool, data, n_bytes, n_bytes, error);
+}
+
+/**
+ * cymem_pool_steal_address: (rename-to cymem_pool_steal)
+ * @pool: the pool to move the block to
+ * @from: the pool that owns it now
+ * @address: the address of a block of @from
+ * @error: return location for a #GError
+ *
+ * Moves the block at @address from @from to @pool, like
+ * [method@Cymem.Pool.steal]. Each refusal is an error:
+ * %CYMEM_POOL_ERROR_UNKNOWN_ADDRESS, %CYMEM_POOL_ERROR_DIFFERENT_ALLOCATORS,
+ * %CYMEM_POOL_ERROR_LIMIT_EXCEEDED or %CYMEM_POOL_ERROR_IN_FOREACH.
+ *
+ * Returns: %TRUE if @pool now owns the block
+ *
+ * Since: 1.0
+ */
+gboolean
+cymem_pool_steal_address (CymemPool  *pool,
+                          CymemPool  *from,
+                          guintptr    address,
+                          GError    **error)
+{
+  CymemPoolStatus status;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), FALSE);
+  g_return_val_if_fail (CYMEM_IS_POOL (from), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  status = address == 0 ? CYMEM_POOL_STATUS_NOT_OWNED
+                        : cymem_pool_steal_internal (pool, from, (gpointer) address);
+  if (status != CYMEM_POOL_STATUS_OK)
+    {
+      gsize n_bytes = 0;
+
+      if (status == CYMEM_POOL_STATUS_LIMIT_EXCEEDED)
+        n_bytes = cymem_pool_get_block_size (from, (gconstpointer) address);
+      set_status_error (error, pool, status, address, n_bytes);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+typedef struct
+{
+  CymemAddressFunc func;
+  gpointer         user_data;
+} AddressWalk;
+
+static void
+call_with_address (gpointer mem,
+                   gsize    n_bytes,
+                   gpointer user_data)
+{
+  AddressWalk *walk = user_data;
+
+  walk->func ((guintptr) mem, n_bytes, walk->user_data);
+}
+
+/**
+ * cymem_pool_foreach_address: (rename-to cymem_pool_foreach)
+ * @pool: a pool
+ * @func: (scope call): the function to call for each block
+ * @user_data: data to pass to @func
+ *
+ * Calls @func with the address and size of each block @pool owns, oldest
+ * first, like [method@Cymem.Pool.foreach]. From inside @func the pool can be
+ * read, but any call that would change it fails with
+ * %CYMEM_POOL_ERROR_IN_FOREACH.
+ *
+ * Since: 1.0
+ */
+void
+cymem_pool_foreach_address (CymemPool        *pool,
+                            CymemAddressFunc  func,
+                            gpointer          user_data)
+{
+  AddressWalk walk = { func, user_data };
+
+  g_return_if_fail (CYMEM_IS_POOL (pool));
+  g_return_if_fail (func != NULL);
+
+  cymem_pool_foreach (pool, call_with_address, &walk);
 }

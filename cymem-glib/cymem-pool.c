@@ -51,6 +51,8 @@ enum {
   PROP_0,
   PROP_SIZE,
   PROP_N_ALLOCATIONS,
+  PROP_LIMIT,
+  PROP_PEAK_SIZE,
   N_PROPS
 };
 
@@ -106,14 +108,47 @@ pool_block_free (gpointer mem,
     self->free_func (mem);
 }
 
-static void
-pool_warn_not_owned (CymemPool     *self,
-                     const char    *func,
-                     gconstpointer  mem)
+void
+cymem_pool_warn_status (CymemPool       *self,
+                        CymemPoolStatus  status,
+                        const char      *func,
+                        gconstpointer    mem)
 {
-  g_critical ("%s: %p is not a block owned by pool %p (a foreign, interior or "
-              "already freed pointer); nothing was changed",
-              func, mem, self);
+  switch (status)
+    {
+    case CYMEM_POOL_STATUS_NOT_OWNED:
+      g_critical ("%s: %p is not a block owned by pool %p (a foreign, interior or "
+                  "already freed pointer); nothing was changed",
+                  func, mem, self);
+      break;
+    case CYMEM_POOL_STATUS_IN_FOREACH:
+      g_critical ("%s: pool %p cannot be changed from inside its own foreach; "
+                  "nothing was changed", func, self);
+      break;
+    case CYMEM_POOL_STATUS_DIFFERENT_ALLOCATORS:
+      g_critical ("%s: pools with different allocators cannot exchange blocks; "
+                  "nothing was changed", func);
+      break;
+    default:
+      break;
+    }
+}
+
+gsize
+cymem_pool_headroom_locked (CymemPool *self)
+{
+  guint64 used = (guint64) self->size + self->reserved;
+
+  if (self->limit == 0)
+    return G_MAXSIZE;
+  return used >= self->limit ? 0 : (gsize) MIN (self->limit - used, G_MAXSIZE);
+}
+
+void
+cymem_pool_note_growth_locked (CymemPool *self)
+{
+  if (self->size > self->peak_size)
+    self->peak_size = self->size;
 }
 
 /* Runs the cleanups, then frees the blocks, until both are empty: a cleanup
@@ -182,6 +217,33 @@ cymem_pool_get_property (GObject    *object,
       g_value_set_uint (value, cymem_pool_get_n_allocations (self));
       break;
 
+    case PROP_LIMIT:
+      g_value_set_uint64 (value, cymem_pool_get_limit (self));
+      break;
+
+    case PROP_PEAK_SIZE:
+      g_value_set_uint64 (value, cymem_pool_get_peak_size (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cymem_pool_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  CymemPool *self = CYMEM_POOL (object);
+
+  switch (prop_id)
+    {
+    case PROP_LIMIT:
+      cymem_pool_set_limit (self, g_value_get_uint64 (value));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -194,6 +256,7 @@ cymem_pool_class_init (CymemPoolClass *klass)
 
   object_class->finalize = cymem_pool_finalize;
   object_class->get_property = cymem_pool_get_property;
+  object_class->set_property = cymem_pool_set_property;
 
   /**
    * CymemPool:size: (getter get_size)
@@ -221,6 +284,38 @@ cymem_pool_class_init (CymemPoolClass *klass)
     g_param_spec_uint ("n-allocations", NULL, NULL,
                        0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CymemPool:limit: (getter get_limit) (setter set_limit)
+   *
+   * A budget, in bytes, for [property@Cymem.Pool:size]; 0 means none.
+   * Allocations that would take the pool over it fail: the `try_` functions
+   * and the copies return %NULL, [method@Cymem.Pool.alloc] and
+   * [method@Cymem.Pool.realloc] abort, and the binding API reports
+   * %CYMEM_POOL_ERROR_LIMIT_EXCEEDED. Lowering the limit below the current
+   * size frees nothing; it only stops growth. It notifies only when its
+   * value changes.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_LIMIT] =
+    g_param_spec_uint64 ("limit", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CymemPool:peak-size: (getter get_peak_size)
+   *
+   * The highest [property@Cymem.Pool:size] the pool has reached since it
+   * was created or since [method@Cymem.Pool.reset_peak_size]. It does not
+   * emit notifications.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PEAK_SIZE] =
+    g_param_spec_uint64 ("peak-size", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -280,45 +375,107 @@ cymem_pool_new_with_allocator (CymemMallocFunc malloc_func,
   return self;
 }
 
-static inline gpointer
+/* The slow path of allocation under a limit: the bytes are reserved under
+ * the lock before the allocator is called, so that threads allocating at
+ * once cannot overshoot the limit together. */
+static G_GNUC_NO_INLINE CymemPoolStatus
+pool_alloc_limited (CymemPool *self,
+                    gsize      n_bytes,
+                    gpointer  *mem_out)
+{
+  gpointer mem;
+
+  cymem_lock_acquire (&self->lock);
+  if (n_bytes > cymem_pool_headroom_locked (self))
+    {
+      cymem_lock_release (&self->lock);
+      return CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+    }
+  self->reserved += n_bytes;
+  cymem_lock_release (&self->lock);
+
+  mem = pool_block_new (self, n_bytes);
+
+  cymem_lock_acquire (&self->lock);
+  self->reserved -= n_bytes;
+  if (mem != NULL)
+    {
+      cymem_table_insert (&self->table, mem, n_bytes);
+      self->size += n_bytes;
+      cymem_pool_note_growth_locked (self);
+    }
+  cymem_lock_release (&self->lock);
+
+  if (mem == NULL)
+    return CYMEM_POOL_STATUS_NO_MEMORY;
+  *mem_out = mem;
+  return CYMEM_POOL_STATUS_OK;
+}
+
+static inline CymemPoolStatus
 pool_alloc (CymemPool *self,
             gsize      n_elements,
             gsize      element_size,
-            gboolean   fatal)
+            gpointer  *mem_out)
 {
   gpointer mem;
   gsize n_bytes;
 
-  if (G_UNLIKELY (g_size_checked_mul (&n_bytes, n_elements, element_size) == FALSE))
-    {
-      if (fatal)
-        g_error ("%s: overflow allocating %" G_GSIZE_FORMAT "*%" G_GSIZE_FORMAT " bytes",
-                 G_STRLOC, n_elements, element_size);
-      return NULL;
-    }
+  if (G_UNLIKELY (!g_size_checked_mul (&n_bytes, n_elements, element_size)))
+    return CYMEM_POOL_STATUS_OVERFLOW;
+  if (cymem_pool_in_own_foreach (self))
+    return CYMEM_POOL_STATUS_IN_FOREACH;
+  if (G_UNLIKELY (__atomic_load_n (&self->limit, __ATOMIC_RELAXED) != 0))
+    return pool_alloc_limited (self, n_bytes, mem_out);
 
   mem = pool_block_new (self, n_bytes);
   if (G_UNLIKELY (mem == NULL))
-    {
-      if (fatal)
-        g_error ("%s: failed to allocate %" G_GSIZE_FORMAT " bytes", G_STRLOC, n_bytes);
-      return NULL;
-    }
+    return CYMEM_POOL_STATUS_NO_MEMORY;
 
   cymem_lock_acquire (&self->lock);
   cymem_table_insert (&self->table, mem, n_bytes);
   self->size += n_bytes;
+  if (self->size > self->peak_size)
+    self->peak_size = self->size;
   cymem_lock_release (&self->lock);
 
-  return mem;
+  *mem_out = mem;
+  return CYMEM_POOL_STATUS_OK;
 }
 
-gpointer
-cymem_pool_try_alloc_internal (CymemPool *self,
-                               gsize      n_elements,
-                               gsize      element_size)
+CymemPoolStatus
+cymem_pool_alloc_internal (CymemPool *self,
+                           gsize      n_elements,
+                           gsize      element_size,
+                           gpointer  *mem)
 {
-  return pool_alloc (self, n_elements, element_size, FALSE);
+  return pool_alloc (self, n_elements, element_size, mem);
+}
+
+/* Reports a failed allocation the C API's way: a critical for misuse, an
+ * abort when @fatal, like g_malloc0_n(). */
+static G_GNUC_NO_INLINE void
+pool_alloc_failed (CymemPool       *self,
+                   CymemPoolStatus  status,
+                   gsize            n_elements,
+                   gsize            element_size,
+                   gboolean         fatal,
+                   const char      *func)
+{
+  if (status == CYMEM_POOL_STATUS_IN_FOREACH)
+    cymem_pool_warn_status (self, status, func, NULL);
+  else if (!fatal)
+    return;
+  else if (status == CYMEM_POOL_STATUS_OVERFLOW)
+    g_error ("%s: overflow allocating %" G_GSIZE_FORMAT "*%" G_GSIZE_FORMAT " bytes",
+             func, n_elements, element_size);
+  else if (status == CYMEM_POOL_STATUS_LIMIT_EXCEEDED)
+    g_error ("%s: allocating %" G_GSIZE_FORMAT " bytes would take pool %p over its "
+             "limit of %" G_GUINT64_FORMAT " bytes",
+             func, n_elements * element_size, self, cymem_pool_get_limit (self));
+  else
+    g_error ("%s: failed to allocate %" G_GSIZE_FORMAT " bytes",
+             func, n_elements * element_size);
 }
 
 /**
@@ -331,8 +488,11 @@ cymem_pool_try_alloc_internal (CymemPool *self,
  * @pool until it is freed, resized, cleared or finalized.
  *
  * A 0-byte request returns a unique, non-%NULL block of size 0. Like
- * g_malloc0_n(), this aborts the program if the size overflows or the
- * allocator fails; use [method@Cymem.Pool.try_alloc] to handle failure.
+ * g_malloc0_n(), this aborts the program if the size overflows, the
+ * allocator fails or the block would take the pool over its
+ * [property@Cymem.Pool:limit]; use [method@Cymem.Pool.try_alloc] to handle
+ * failure. Called from inside the pool's own [method@Cymem.Pool.foreach] it
+ * is refused with a critical warning and returns %NULL.
  *
  * Returns: (transfer none): the new block
  *
@@ -343,9 +503,15 @@ cymem_pool_alloc (CymemPool *pool,
                   gsize      n_elements,
                   gsize      element_size)
 {
+  gpointer mem = NULL;
+  CymemPoolStatus status;
+
   g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), NULL);
 
-  return pool_alloc (pool, n_elements, element_size, TRUE);
+  status = pool_alloc (pool, n_elements, element_size, &mem);
+  if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
+    pool_alloc_failed (pool, status, n_elements, element_size, TRUE, G_STRFUNC);
+  return mem;
 }
 
 /**
@@ -355,7 +521,8 @@ cymem_pool_alloc (CymemPool *pool,
  * @element_size: the size of one element, in bytes
  *
  * Like [method@Cymem.Pool.alloc], but returns %NULL, and changes nothing,
- * if the size overflows or the allocator fails.
+ * if the size overflows, the allocator fails or the block would take the
+ * pool over its [property@Cymem.Pool:limit].
  *
  * Returns: (transfer none) (nullable): the new block, or %NULL on failure
  *
@@ -366,9 +533,15 @@ cymem_pool_try_alloc (CymemPool *pool,
                       gsize      n_elements,
                       gsize      element_size)
 {
+  gpointer mem = NULL;
+  CymemPoolStatus status;
+
   g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), NULL);
 
-  return pool_alloc (pool, n_elements, element_size, FALSE);
+  status = pool_alloc (pool, n_elements, element_size, &mem);
+  if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
+    pool_alloc_failed (pool, status, n_elements, element_size, FALSE, G_STRFUNC);
+  return mem;
 }
 
 /* The default allocator can resize in place, under the lock: libc's
@@ -390,6 +563,11 @@ pool_realloc_default (CymemPool *self,
       cymem_lock_release (&self->lock);
       return CYMEM_POOL_STATUS_NOT_OWNED;
     }
+  if (n_bytes > old_bytes && n_bytes - old_bytes > cymem_pool_headroom_locked (self))
+    {
+      cymem_lock_release (&self->lock);
+      return CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+    }
 
   new_mem = realloc (mem, MAX (n_bytes, 1));
   if (new_mem == NULL)
@@ -404,6 +582,7 @@ pool_realloc_default (CymemPool *self,
 
   cymem_table_update (&self->table, slot, new_mem, n_bytes);
   self->size = self->size - old_bytes + n_bytes;
+  cymem_pool_note_growth_locked (self);
   cymem_lock_release (&self->lock);
 
   *new_mem_out = new_mem;
@@ -421,34 +600,42 @@ pool_realloc_custom (CymemPool *self,
   gpointer new_mem;
   gsize old_bytes;
   gssize slot;
-  gboolean owned;
+  CymemPoolStatus status = CYMEM_POOL_STATUS_OK;
 
   /* Checked first so that the allocator is never called for a foreign
-   * pointer. */
+   * pointer, or for a block the limit would refuse. */
   cymem_lock_acquire (&self->lock);
-  owned = cymem_table_lookup (&self->table, mem, NULL);
+  if (!cymem_table_lookup (&self->table, mem, &old_bytes))
+    status = CYMEM_POOL_STATUS_NOT_OWNED;
+  else if (n_bytes > old_bytes && n_bytes - old_bytes > cymem_pool_headroom_locked (self))
+    status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
   cymem_lock_release (&self->lock);
-  if (!owned)
-    return CYMEM_POOL_STATUS_NOT_OWNED;
+  if (status != CYMEM_POOL_STATUS_OK)
+    return status;
 
   new_mem = self->malloc_func (MAX (n_bytes, 1));
   if (new_mem == NULL)
     return CYMEM_POOL_STATUS_NO_MEMORY;
 
+  /* Other threads may have changed the pool meanwhile: check again. */
   cymem_lock_acquire (&self->lock);
   slot = cymem_table_find (&self->table, mem, &old_bytes);
   if (slot < 0)
+    status = CYMEM_POOL_STATUS_NOT_OWNED;
+  else if (n_bytes > old_bytes && n_bytes - old_bytes > cymem_pool_headroom_locked (self))
+    status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+  if (status != CYMEM_POOL_STATUS_OK)
     {
-      /* Another thread freed it in the meantime. */
       cymem_lock_release (&self->lock);
       self->free_func (new_mem);
-      return CYMEM_POOL_STATUS_NOT_OWNED;
+      return status;
     }
   memcpy (new_mem, mem, MIN (old_bytes, n_bytes));
   if (n_bytes > old_bytes)
     memset ((guint8 *)new_mem + old_bytes, 0, n_bytes - old_bytes);
   cymem_table_update (&self->table, slot, new_mem, n_bytes);
   self->size = self->size - old_bytes + n_bytes;
+  cymem_pool_note_growth_locked (self);
   cymem_lock_release (&self->lock);
 
   self->free_func (mem);
@@ -463,6 +650,8 @@ cymem_pool_realloc_internal (CymemPool *self,
                              gsize      n_bytes,
                              gpointer  *new_mem)
 {
+  if (cymem_pool_in_own_foreach (self))
+    return CYMEM_POOL_STATUS_IN_FOREACH;
   if (self->malloc_func == NULL)
     return pool_realloc_default (self, mem, n_bytes, new_mem);
   else
@@ -478,12 +667,21 @@ pool_realloc (CymemPool   *self,
 {
   gpointer new_mem = NULL;
 
-  switch (cymem_pool_realloc_internal (self, mem, n_bytes, &new_mem))
+  CymemPoolStatus status = cymem_pool_realloc_internal (self, mem, n_bytes, &new_mem);
+
+  switch (status)
     {
     case CYMEM_POOL_STATUS_OK:
       break;
     case CYMEM_POOL_STATUS_NOT_OWNED:
-      pool_warn_not_owned (self, func, mem);
+    case CYMEM_POOL_STATUS_IN_FOREACH:
+      cymem_pool_warn_status (self, status, func, mem);
+      break;
+    case CYMEM_POOL_STATUS_LIMIT_EXCEEDED:
+      if (fatal)
+        g_error ("%s: resizing %p to %" G_GSIZE_FORMAT " bytes would take pool %p "
+                 "over its limit of %" G_GUINT64_FORMAT " bytes",
+                 func, mem, n_bytes, self, cymem_pool_get_limit (self));
       break;
     case CYMEM_POOL_STATUS_NO_MEMORY:
       if (fatal)
@@ -507,8 +705,10 @@ pool_realloc (CymemPool   *self,
  * the smaller of the old and new sizes, and a grown tail is zeroed. Shrinking
  * is allowed. The pool's [property@Cymem.Pool:size] follows.
  *
- * If @mem is not a block of @pool, this emits a critical warning, returns
- * %NULL and changes nothing. If the allocator fails, the program aborts; use
+ * If @mem is not a block of @pool, or the call comes from inside the pool's
+ * own [method@Cymem.Pool.foreach], this emits a critical warning, returns
+ * %NULL and changes nothing. If the allocator fails, or growing would take
+ * the pool over its [property@Cymem.Pool:limit], the program aborts; use
  * [method@Cymem.Pool.try_realloc] to handle failure.
  *
  * Returns: (transfer none): the resized block
@@ -533,7 +733,8 @@ cymem_pool_realloc (CymemPool *pool,
  * @n_bytes: the new size, in bytes; 0 is allowed
  *
  * Like [method@Cymem.Pool.realloc], but returns %NULL if the allocator
- * fails, leaving @mem owned by @pool and intact.
+ * fails or the limit would be exceeded, leaving @mem owned by @pool and
+ * intact.
  *
  * Returns: (transfer none) (nullable): the resized block, or %NULL on failure
  *
@@ -558,7 +759,8 @@ cymem_pool_try_realloc (CymemPool *pool,
  * Frees a block of @pool before the pool itself is cleared. %NULL is
  * ignored. A pointer @pool does not own (another pool's block, an interior
  * pointer, a stack address, a block already freed) gets a critical warning
- * naming it, and nothing is freed.
+ * naming it, and nothing is freed; so does a call from inside the pool's
+ * own [method@Cymem.Pool.foreach].
  *
  * Since: 1.0
  */
@@ -566,18 +768,27 @@ void
 cymem_pool_free (CymemPool *pool,
                  gpointer   mem)
 {
+  CymemPoolStatus status;
+
   g_return_if_fail (CYMEM_IS_POOL_FAST (pool));
 
-  if (mem != NULL && !cymem_pool_free_internal (pool, mem))
-    pool_warn_not_owned (pool, G_STRFUNC, mem);
+  if (mem == NULL)
+    return;
+
+  status = cymem_pool_free_internal (pool, mem);
+  if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
+    cymem_pool_warn_status (pool, status, G_STRFUNC, mem);
 }
 
-gboolean
+CymemPoolStatus
 cymem_pool_free_internal (CymemPool *self,
                           gpointer   mem)
 {
   gsize n_bytes;
   gboolean owned;
+
+  if (cymem_pool_in_own_foreach (self))
+    return CYMEM_POOL_STATUS_IN_FOREACH;
 
   cymem_lock_acquire (&self->lock);
   owned = cymem_table_remove (&self->table, mem, &n_bytes);
@@ -585,9 +796,11 @@ cymem_pool_free_internal (CymemPool *self,
     self->size -= n_bytes;
   cymem_lock_release (&self->lock);
 
-  if (owned)
-    pool_block_free (mem, n_bytes, self);
-  return owned;
+  if (!owned)
+    return CYMEM_POOL_STATUS_NOT_OWNED;
+
+  pool_block_free (mem, n_bytes, self);
+  return CYMEM_POOL_STATUS_OK;
 }
 
 /**
@@ -606,13 +819,13 @@ gboolean
 cymem_pool_owns (CymemPool     *pool,
                  gconstpointer  mem)
 {
-  gboolean owned;
+  gboolean owned, locked;
 
   g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), FALSE);
 
-  cymem_lock_acquire (&pool->lock);
+  locked = cymem_pool_lock_for_read (pool);
   owned = cymem_table_lookup (&pool->table, mem, NULL);
-  cymem_lock_release (&pool->lock);
+  cymem_pool_unlock_for_read (pool, locked);
 
   return owned;
 }
@@ -634,16 +847,16 @@ cymem_pool_get_block_size (CymemPool     *pool,
                            gconstpointer  mem)
 {
   gsize n_bytes = 0;
-  gboolean owned;
+  gboolean owned, locked;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
 
-  cymem_lock_acquire (&pool->lock);
+  locked = cymem_pool_lock_for_read (pool);
   owned = cymem_table_lookup (&pool->table, mem, &n_bytes);
-  cymem_lock_release (&pool->lock);
+  cymem_pool_unlock_for_read (pool, locked);
 
   if (!owned)
-    pool_warn_not_owned (pool, G_STRFUNC, mem);
+    cymem_pool_warn_status (pool, CYMEM_POOL_STATUS_NOT_OWNED, G_STRFUNC, mem);
 
   return n_bytes;
 }
@@ -662,12 +875,13 @@ gsize
 cymem_pool_get_size (CymemPool *pool)
 {
   gsize size;
+  gboolean locked;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
 
-  cymem_lock_acquire (&pool->lock);
+  locked = cymem_pool_lock_for_read (pool);
   size = pool->size;
-  cymem_lock_release (&pool->lock);
+  cymem_pool_unlock_for_read (pool, locked);
 
   return size;
 }
@@ -686,14 +900,152 @@ guint
 cymem_pool_get_n_allocations (CymemPool *pool)
 {
   guint count;
+  gboolean locked;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
 
-  cymem_lock_acquire (&pool->lock);
+  locked = cymem_pool_lock_for_read (pool);
   count = cymem_table_count (&pool->table);
-  cymem_lock_release (&pool->lock);
+  cymem_pool_unlock_for_read (pool, locked);
 
   return count;
+}
+
+/**
+ * cymem_pool_get_limit: (get-property limit)
+ * @pool: a pool
+ *
+ * Gets the pool's budget in bytes, or 0 if it has none.
+ *
+ * Returns: the [property@Cymem.Pool:limit]
+ *
+ * Since: 1.0
+ */
+guint64
+cymem_pool_get_limit (CymemPool *pool)
+{
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
+
+  return __atomic_load_n (&pool->limit, __ATOMIC_RELAXED);
+}
+
+/**
+ * cymem_pool_set_limit: (set-property limit)
+ * @pool: a pool
+ * @limit: the budget in bytes, or 0 for none
+ *
+ * Sets the [property@Cymem.Pool:limit]. A limit below the current size
+ * frees nothing; it only stops growth.
+ *
+ * Since: 1.0
+ */
+void
+cymem_pool_set_limit (CymemPool *pool,
+                      guint64    limit)
+{
+  guint64 old;
+  gboolean locked;
+
+  g_return_if_fail (CYMEM_IS_POOL (pool));
+
+  locked = cymem_pool_lock_for_read (pool);
+  old = pool->limit;
+  __atomic_store_n (&pool->limit, limit, __ATOMIC_RELAXED);
+  cymem_pool_unlock_for_read (pool, locked);
+
+  if (old != limit)
+    g_object_notify_by_pspec (G_OBJECT (pool), properties[PROP_LIMIT]);
+}
+
+/**
+ * cymem_pool_get_peak_size: (get-property peak-size)
+ * @pool: a pool
+ *
+ * Gets the highest size the pool has reached, in bytes.
+ *
+ * Returns: the [property@Cymem.Pool:peak-size]
+ *
+ * Since: 1.0
+ */
+guint64
+cymem_pool_get_peak_size (CymemPool *pool)
+{
+  guint64 peak;
+  gboolean locked;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
+
+  locked = cymem_pool_lock_for_read (pool);
+  peak = pool->peak_size;
+  cymem_pool_unlock_for_read (pool, locked);
+
+  return peak;
+}
+
+/**
+ * cymem_pool_reset_peak_size:
+ * @pool: a pool
+ *
+ * Starts the high-water mark again from the pool's current size.
+ *
+ * Since: 1.0
+ */
+void
+cymem_pool_reset_peak_size (CymemPool *pool)
+{
+  gboolean locked;
+
+  g_return_if_fail (CYMEM_IS_POOL (pool));
+
+  locked = cymem_pool_lock_for_read (pool);
+  pool->peak_size = pool->size;
+  cymem_pool_unlock_for_read (pool, locked);
+}
+
+/**
+ * cymem_pool_foreach: (skip)
+ * @pool: a pool
+ * @func: (scope call): the function to call for each block
+ * @user_data: data to pass to @func
+ *
+ * Calls @func for each block @pool owns, oldest first, with the pool locked:
+ * other threads that use the pool wait until it returns. From inside @func,
+ * on the same thread, the pool can be read ([method@Cymem.Pool.owns],
+ * [method@Cymem.Pool.get_block_size], the block contents...) but any call
+ * that would change it (alloc, realloc, free, clear, own, steal...) is
+ * refused with a critical warning instead of corrupting the walk.
+ *
+ * Since: 1.0
+ */
+void
+cymem_pool_foreach (CymemPool      *pool,
+                    CymemBlockFunc  func,
+                    gpointer        user_data)
+{
+  gboolean nested;
+
+  g_return_if_fail (CYMEM_IS_POOL (pool));
+  g_return_if_fail (func != NULL);
+
+  /* Held, so that @func cannot finalize the pool by dropping a reference. */
+  g_object_ref (pool);
+
+  nested = cymem_pool_in_own_foreach (pool);
+  if (!nested)
+    {
+      cymem_lock_acquire (&pool->lock);
+      __atomic_store_n (&pool->foreach_thread, g_thread_self (), __ATOMIC_RELAXED);
+    }
+
+  cymem_table_foreach (&pool->table, func, user_data);
+
+  if (!nested)
+    {
+      __atomic_store_n (&pool->foreach_thread, NULL, __ATOMIC_RELAXED);
+      cymem_lock_release (&pool->lock);
+    }
+
+  g_object_unref (pool);
 }
 
 /**
@@ -703,7 +1055,9 @@ cymem_pool_get_n_allocations (CymemPool *pool)
  * Releases everything @pool owns, as finalizing it would: first the
  * cleanups registered with [method@Cymem.Pool.own] and
  * [method@Cymem.Pool.own_object], last-in-first-out, then every block. The
- * pool is left empty and can be used again.
+ * pool is left empty and can be used again. Children made with
+ * [method@Cymem.Pool.new_child] are cleanups too: they die before any block
+ * of their parent is freed.
  *
  * Since: 1.0
  */
@@ -711,6 +1065,12 @@ void
 cymem_pool_clear (CymemPool *pool)
 {
   g_return_if_fail (CYMEM_IS_POOL (pool));
+
+  if (cymem_pool_in_own_foreach (pool))
+    {
+      cymem_pool_warn_status (pool, CYMEM_POOL_STATUS_IN_FOREACH, G_STRFUNC, NULL);
+      return;
+    }
 
   pool_release_all (pool);
 }
@@ -737,6 +1097,13 @@ cymem_pool_own (CymemPool      *pool,
   g_return_if_fail (CYMEM_IS_POOL (pool));
   g_return_if_fail (destroy != NULL);
 
+  if (cymem_pool_in_own_foreach (pool))
+    {
+      /* Refused: @data stays the caller's. */
+      cymem_pool_warn_status (pool, CYMEM_POOL_STATUS_IN_FOREACH, G_STRFUNC, NULL);
+      return;
+    }
+
   cymem_lock_acquire (&pool->lock);
   if (pool->cleanups == NULL)
     pool->cleanups = g_array_new (FALSE, FALSE, sizeof (CymemCleanup));
@@ -762,6 +1129,13 @@ cymem_pool_own_object (CymemPool *pool,
   g_return_if_fail (CYMEM_IS_POOL (pool));
   g_return_if_fail (G_IS_OBJECT (object));
   g_return_if_fail (object != (gpointer)pool);
+
+  /* Checked before taking the reference, so a refusal leaks nothing. */
+  if (cymem_pool_in_own_foreach (pool))
+    {
+      cymem_pool_warn_status (pool, CYMEM_POOL_STATUS_IN_FOREACH, G_STRFUNC, NULL);
+      return;
+    }
 
   cymem_pool_own (pool, g_object_ref (object), g_object_unref);
 }

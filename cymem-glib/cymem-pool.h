@@ -44,12 +44,46 @@ typedef gpointer (*CymemMallocFunc) (gsize n_bytes);
 typedef void (*CymemFreeFunc) (gpointer mem);
 
 /**
+ * CymemBlockFunc:
+ * @mem: the start of a block
+ * @n_bytes: the block's size
+ * @user_data: the data passed to [method@Cymem.Pool.foreach]
+ *
+ * Called by [method@Cymem.Pool.foreach] for each block of a pool.
+ *
+ * Since: 1.0
+ */
+typedef void (*CymemBlockFunc) (gpointer mem,
+                                gsize    n_bytes,
+                                gpointer user_data);
+
+/**
+ * CymemAddressFunc:
+ * @address: the address of a block
+ * @n_bytes: the block's size
+ * @user_data: the data passed to [method@Cymem.Pool.foreach_address]
+ *
+ * Called by [method@Cymem.Pool.foreach_address] for each block of a pool.
+ *
+ * Since: 1.0
+ */
+typedef void (*CymemAddressFunc) (guintptr address,
+                                  gsize    n_bytes,
+                                  gpointer user_data);
+
+/**
  * CymemPoolError:
  * @CYMEM_POOL_ERROR_UNKNOWN_ADDRESS: the address is not the start of a block
  *   the pool owns
  * @CYMEM_POOL_ERROR_OUT_OF_BOUNDS: an offset and length reach outside the
  *   block
  * @CYMEM_POOL_ERROR_NO_MEMORY: the size overflows or the allocator failed
+ * @CYMEM_POOL_ERROR_LIMIT_EXCEEDED: the block would take the pool over its
+ *   [property@Cymem.Pool:limit]
+ * @CYMEM_POOL_ERROR_IN_FOREACH: the call would change the pool from inside
+ *   its own [method@Cymem.Pool.foreach]
+ * @CYMEM_POOL_ERROR_DIFFERENT_ALLOCATORS: a block cannot move between pools
+ *   with different allocators
  *
  * Errors of the address-based API that bindings use, in the
  * %CYMEM_POOL_ERROR domain.
@@ -61,6 +95,9 @@ typedef enum
   CYMEM_POOL_ERROR_UNKNOWN_ADDRESS,
   CYMEM_POOL_ERROR_OUT_OF_BOUNDS,
   CYMEM_POOL_ERROR_NO_MEMORY,
+  CYMEM_POOL_ERROR_LIMIT_EXCEEDED,
+  CYMEM_POOL_ERROR_IN_FOREACH,
+  CYMEM_POOL_ERROR_DIFFERENT_ALLOCATORS,
 } CymemPoolError;
 
 /**
@@ -134,6 +171,52 @@ CymemPool *cymem_pool_get_for_object     (GObject         *owner);
 CYMEM_AVAILABLE_IN_1_0
 CymemPool *cymem_pool_ensure_for_object  (GObject         *owner);
 
+CYMEM_AVAILABLE_IN_1_0
+guint64    cymem_pool_get_limit          (CymemPool       *pool);
+CYMEM_AVAILABLE_IN_1_0
+void       cymem_pool_set_limit          (CymemPool       *pool,
+                                          guint64          limit);
+CYMEM_AVAILABLE_IN_1_0
+guint64    cymem_pool_get_peak_size      (CymemPool       *pool);
+CYMEM_AVAILABLE_IN_1_0
+void       cymem_pool_reset_peak_size    (CymemPool       *pool);
+CYMEM_AVAILABLE_IN_1_0
+void       cymem_pool_foreach            (CymemPool       *pool,
+                                          CymemBlockFunc   func,
+                                          gpointer         user_data);
+
+/* Strings and copies (cymem-pool-strings.c). */
+CYMEM_AVAILABLE_IN_1_0
+gchar     *cymem_pool_strdup             (CymemPool       *pool,
+                                          const gchar     *str);
+CYMEM_AVAILABLE_IN_1_0
+gchar     *cymem_pool_strndup            (CymemPool       *pool,
+                                          const gchar     *str,
+                                          gsize            n);
+CYMEM_AVAILABLE_IN_1_0
+gpointer   cymem_pool_memdup             (CymemPool       *pool,
+                                          gconstpointer    mem,
+                                          gsize            n_bytes);
+CYMEM_AVAILABLE_IN_1_0
+gchar     *cymem_pool_strdup_printf      (CymemPool       *pool,
+                                          const gchar     *format,
+                                          ...) G_GNUC_PRINTF (2, 3);
+CYMEM_AVAILABLE_IN_1_0
+gchar     *cymem_pool_strdup_vprintf     (CymemPool       *pool,
+                                          const gchar     *format,
+                                          va_list          args) G_GNUC_PRINTF (2, 0);
+
+/* Moving blocks and pools of pools (cymem-pool-tree.c). */
+CYMEM_AVAILABLE_IN_1_0
+gboolean   cymem_pool_steal              (CymemPool       *pool,
+                                          CymemPool       *from,
+                                          gpointer         mem);
+CYMEM_AVAILABLE_IN_1_0
+CymemPool *cymem_pool_new_child          (CymemPool       *parent);
+CYMEM_AVAILABLE_IN_1_0
+void       cymem_pool_disown_object      (CymemPool       *pool,
+                                          gpointer         object);
+
 /* The address-based API, for bindings (cymem-pool-address.c). */
 CYMEM_AVAILABLE_IN_1_0
 guintptr   cymem_pool_alloc_address          (CymemPool     *pool,
@@ -162,6 +245,28 @@ GBytes    *cymem_pool_read                   (CymemPool     *pool,
                                               gsize          offset,
                                               gsize          length,
                                               GError       **error);
+CYMEM_AVAILABLE_IN_1_0
+gchar     *cymem_pool_read_string            (CymemPool     *pool,
+                                              guintptr       address,
+                                              GError       **error);
+CYMEM_AVAILABLE_IN_1_0
+guintptr   cymem_pool_strdup_address         (CymemPool     *pool,
+                                              const gchar   *str,
+                                              GError       **error);
+CYMEM_AVAILABLE_IN_1_0
+guintptr   cymem_pool_memdup_address         (CymemPool     *pool,
+                                              const guint8  *data,
+                                              gsize          n_bytes,
+                                              GError       **error);
+CYMEM_AVAILABLE_IN_1_0
+gboolean   cymem_pool_steal_address          (CymemPool     *pool,
+                                              CymemPool     *from,
+                                              guintptr       address,
+                                              GError       **error);
+CYMEM_AVAILABLE_IN_1_0
+void       cymem_pool_foreach_address        (CymemPool     *pool,
+                                              CymemAddressFunc func,
+                                              gpointer       user_data);
 CYMEM_AVAILABLE_IN_1_0
 gboolean   cymem_pool_write                  (CymemPool     *pool,
                                               guintptr       address,

@@ -1,0 +1,193 @@
+/* cymem-pool-tree.c: moving blocks between pools, and pools of pools
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * talloc_steal and talloc's hierarchy, the GLib way: a child pool is an
+ * object its parent owns, so it dies in the parent's cleanups, before any of
+ * the parent's blocks is freed.
+ */
+
+#include "config.h"
+
+#include "cymem-pool-private.h"
+
+CymemPoolStatus
+cymem_pool_steal_internal (CymemPool *self,
+                           CymemPool *from,
+                           gpointer   mem)
+{
+  CymemPool *first, *second;
+  CymemPoolStatus status = CYMEM_POOL_STATUS_OK;
+  gsize n_bytes;
+
+  if (cymem_pool_in_own_foreach (self) || cymem_pool_in_own_foreach (from))
+    return CYMEM_POOL_STATUS_IN_FOREACH;
+
+  /* A block must go back to the allocator it came from. */
+  if (self->malloc_func != from->malloc_func || self->free_func != from->free_func)
+    return CYMEM_POOL_STATUS_DIFFERENT_ALLOCATORS;
+
+  if (self == from)
+    {
+      gboolean owned;
+
+      cymem_lock_acquire (&self->lock);
+      owned = cymem_table_lookup (&self->table, mem, NULL);
+      cymem_lock_release (&self->lock);
+      return owned ? CYMEM_POOL_STATUS_OK : CYMEM_POOL_STATUS_NOT_OWNED;
+    }
+
+  /* Both locks, always in address order, so that two threads stealing in
+   * opposite directions cannot deadlock. */
+  first = (guintptr) self < (guintptr) from ? self : from;
+  second = first == self ? from : self;
+  cymem_lock_acquire (&first->lock);
+  cymem_lock_acquire (&second->lock);
+
+  if (!cymem_table_lookup (&from->table, mem, &n_bytes))
+    status = CYMEM_POOL_STATUS_NOT_OWNED;
+  else if (n_bytes > cymem_pool_headroom_locked (self))
+    status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+  else
+    {
+      cymem_table_remove (&from->table, mem, NULL);
+      from->size -= n_bytes;
+      cymem_table_insert (&self->table, mem, n_bytes);
+      self->size += n_bytes;
+      cymem_pool_note_growth_locked (self);
+    }
+
+  cymem_lock_release (&second->lock);
+  cymem_lock_release (&first->lock);
+
+  return status;
+}
+
+/**
+ * cymem_pool_steal: (skip)
+ * @pool: the pool to move the block to
+ * @from: the pool that owns it now
+ * @mem: a block of @from
+ *
+ * Moves a block from @from to @pool without copying it, like
+ * `talloc_steal()`; [property@Cymem.Pool:size] and
+ * [property@Cymem.Pool:n-allocations] move with it. The two pools must use
+ * the same allocator, since the block must go back to the one it came from.
+ *
+ * A block @from does not own, pools with different allocators, and a call
+ * from inside either pool's [method@Cymem.Pool.foreach] are refused with a
+ * critical warning. A block that would take @pool over its
+ * [property@Cymem.Pool:limit] is refused without one. Nothing changes when
+ * the steal is refused.
+ *
+ * Returns: %TRUE if @pool now owns @mem
+ *
+ * Since: 1.0
+ */
+gboolean
+cymem_pool_steal (CymemPool *pool,
+                  CymemPool *from,
+                  gpointer   mem)
+{
+  CymemPoolStatus status;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), FALSE);
+  g_return_val_if_fail (CYMEM_IS_POOL (from), FALSE);
+
+  status = cymem_pool_steal_internal (pool, from, mem);
+  if (status == CYMEM_POOL_STATUS_OK)
+    return TRUE;
+
+  cymem_pool_warn_status (from, status, G_STRFUNC, mem);
+  return FALSE;
+}
+
+/**
+ * cymem_pool_new_child:
+ * @parent: a pool
+ *
+ * Creates a pool owned by @parent that uses @parent's allocator, so blocks
+ * can be stolen between them. The child dies when @parent is cleared or
+ * finalized, before any of @parent's blocks is freed (so the child's
+ * cleanups can still read its parent's memory), or earlier through
+ * [method@Cymem.Pool.disown_object].
+ *
+ * Returns: (transfer none) (nullable): the new child, owned by @parent, or
+ *   %NULL if called from inside @parent's own foreach
+ *
+ * Since: 1.0
+ */
+CymemPool *
+cymem_pool_new_child (CymemPool *parent)
+{
+  CymemPool *child;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (parent), NULL);
+
+  if (cymem_pool_in_own_foreach (parent))
+    {
+      cymem_pool_warn_status (parent, CYMEM_POOL_STATUS_IN_FOREACH, G_STRFUNC, NULL);
+      return NULL;
+    }
+
+  child = g_object_new (CYMEM_TYPE_POOL, NULL);
+  child->malloc_func = parent->malloc_func;
+  child->free_func = parent->free_func;
+
+  /* The parent takes over our reference. */
+  cymem_pool_own (parent, child, g_object_unref);
+
+  return child;
+}
+
+/**
+ * cymem_pool_disown_object:
+ * @pool: a pool
+ * @object: (type GObject.Object): an object @pool owns
+ *
+ * Drops the reference that [method@Cymem.Pool.own_object] (or
+ * [method@Cymem.Pool.new_child]) gave @pool, now rather than when the pool
+ * is cleared: a child pool can die early this way. If @object was owned
+ * several times, the latest is dropped. Disowning an object the pool does
+ * not own is a critical warning.
+ *
+ * Since: 1.0
+ */
+void
+cymem_pool_disown_object (CymemPool *pool,
+                          gpointer   object)
+{
+  gboolean found = FALSE;
+
+  g_return_if_fail (CYMEM_IS_POOL (pool));
+  g_return_if_fail (G_IS_OBJECT (object));
+
+  if (cymem_pool_in_own_foreach (pool))
+    {
+      cymem_pool_warn_status (pool, CYMEM_POOL_STATUS_IN_FOREACH, G_STRFUNC, NULL);
+      return;
+    }
+
+  cymem_lock_acquire (&pool->lock);
+  for (guint i = pool->cleanups != NULL ? pool->cleanups->len : 0; i > 0 && !found; i--)
+    {
+      CymemCleanup *cleanup = &g_array_index (pool->cleanups, CymemCleanup, i - 1);
+
+      if (cleanup->data == object && cleanup->destroy == g_object_unref)
+        {
+          g_array_remove_index (pool->cleanups, i - 1);
+          found = TRUE;
+        }
+    }
+  cymem_lock_release (&pool->lock);
+
+  if (!found)
+    {
+      g_critical ("%s: pool %p does not own %s %p", G_STRFUNC, pool,
+                  G_OBJECT_TYPE_NAME (object), object);
+      return;
+    }
+
+  /* Outside the lock: this may finalize @object, a child pool included. */
+  g_object_unref (object);
+}
