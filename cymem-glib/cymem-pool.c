@@ -71,7 +71,8 @@ static GType cymem_pool_type;
 /* The qdata key under which an owner holds its pool. */
 static G_DEFINE_QUARK (cymem-pool-owner, cymem_pool_owner)
 
-static gpointer
+/* Inlined, like pool_alloc(): they are the allocation fast path. */
+G_ALWAYS_INLINE static inline gpointer
 pool_block_new (CymemPool *self,
                 gsize      n_bytes)
 {
@@ -412,7 +413,7 @@ pool_alloc_limited (CymemPool *self,
   return CYMEM_POOL_STATUS_OK;
 }
 
-static inline CymemPoolStatus
+G_ALWAYS_INLINE static inline CymemPoolStatus
 pool_alloc (CymemPool *self,
             gsize      n_elements,
             gsize      element_size,

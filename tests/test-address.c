@@ -230,6 +230,125 @@ test_error_enum_type (void)
   g_type_class_unref (klass);
 }
 
+static void
+test_address_strings (void)
+{
+  CymemPool *pool = cymem_pool_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *back = NULL;
+  static const guint8 data[] = { 'n', 'o', 'n', 'u', 'l' };
+  guintptr s, m;
+
+  s = cymem_pool_strdup_address (pool, "héllo", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr ((const gchar *) s, ==, "héllo");
+  back = cymem_pool_read_string (pool, s, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back, ==, "héllo");
+
+  m = cymem_pool_memdup_address (pool, data, sizeof data, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (cymem_pool_get_block_size_address (pool, m, NULL), ==, 5);
+  /* No nul inside the block: refused rather than read past its end. */
+  g_assert_null (cymem_pool_read_string (pool, m, &error));
+  g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_OUT_OF_BOUNDS);
+  g_clear_error (&error);
+  g_assert_null (cymem_pool_read_string (pool, m + 1, &error));
+  g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_UNKNOWN_ADDRESS);
+  g_clear_error (&error);
+
+  cymem_pool_set_limit (pool, cymem_pool_get_size (pool) + 3);
+  g_assert_cmpuint (cymem_pool_strdup_address (pool, "abc", &error), ==, 0);
+  g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_LIMIT_EXCEEDED);
+  g_clear_error (&error);
+  g_assert_cmpuint (cymem_pool_alloc_address (pool, 1, 4, &error), ==, 0);
+  g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_LIMIT_EXCEEDED);
+  g_object_unref (pool);
+}
+
+static void
+test_address_steal (void)
+{
+  CymemPool *a = counting_pool_new ();
+  CymemPool *b = cymem_pool_new_with_allocator (counting_malloc, counting_free);
+  CymemPool *plain = cymem_pool_new ();
+  GError *error = NULL;
+  guintptr addr = cymem_pool_alloc_address (a, 1, 32, NULL);
+
+  g_assert_false (cymem_pool_steal_address (plain, a, addr, &error));
+  g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_DIFFERENT_ALLOCATORS);
+  g_clear_error (&error);
+  g_assert_false (cymem_pool_steal_address (b, a, addr + 1, &error));
+  g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_UNKNOWN_ADDRESS);
+  g_clear_error (&error);
+  cymem_pool_set_limit (b, 16);
+  g_assert_false (cymem_pool_steal_address (b, a, addr, &error));
+  g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_LIMIT_EXCEEDED);
+  g_clear_error (&error);
+  cymem_pool_set_limit (b, 0);
+
+  g_assert_true (cymem_pool_steal_address (b, a, addr, &error));
+  g_assert_no_error (error);
+  g_assert_true (cymem_pool_owns_address (b, addr));
+  g_assert_false (cymem_pool_owns_address (a, addr));
+
+  g_object_unref (plain);
+  g_object_unref (a);
+  g_object_unref (b);
+  g_assert_cmpuint (counting_n_live (), ==, 0);
+}
+
+typedef struct
+{
+  CymemPool *pool;
+  guint      n;
+  gsize      total;
+} AddressWalk;
+
+static void
+visit_address (guintptr address, gsize n_bytes, gpointer user_data)
+{
+  AddressWalk *walk = user_data;
+  GError *error = NULL;
+  GBytes *bytes;
+
+  walk->n++;
+  walk->total += n_bytes;
+
+  /* Reading works from inside; changing is an error, not a crash. */
+  bytes = cymem_pool_read (walk->pool, address, 0, n_bytes, &error);
+  g_assert_no_error (error);
+  g_bytes_unref (bytes);
+  g_assert_true (cymem_pool_write (walk->pool, address, 0, (const guint8 *) "z", 1, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (cymem_pool_free_address (walk->pool, address, &error));
+  g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_IN_FOREACH);
+  g_clear_error (&error);
+  g_assert_cmpuint (cymem_pool_alloc_address (walk->pool, 1, 1, &error), ==, 0);
+  g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_IN_FOREACH);
+  g_clear_error (&error);
+  g_assert_cmpuint (cymem_pool_realloc_address (walk->pool, address, 99, &error), ==, 0);
+  g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_IN_FOREACH);
+  g_clear_error (&error);
+}
+
+static void
+test_address_foreach (void)
+{
+  CymemPool *pool = cymem_pool_new ();
+  AddressWalk walk = { pool, 0, 0 };
+  guintptr first = cymem_pool_alloc_address (pool, 1, 3, NULL);
+
+  cymem_pool_alloc_address (pool, 1, 5, NULL);
+  cymem_pool_foreach_address (pool, visit_address, &walk);
+  g_assert_cmpuint (walk.n, ==, 2);
+  g_assert_cmpuint (walk.total, ==, 8);
+  g_assert_cmpuint (*(const guint8 *) first, ==, 'z');
+  g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, 2);
+  g_object_unref (pool);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -244,6 +363,9 @@ main (int   argc,
   g_test_add_func ("/Cymem/Address/realloc", test_address_realloc);
   g_test_add_func ("/Cymem/Address/bad-arguments", test_address_bad_arguments);
   g_test_add_func ("/Cymem/Address/error-enum", test_error_enum_type);
+  g_test_add_func ("/Cymem/Address/strings", test_address_strings);
+  g_test_add_func ("/Cymem/Address/steal", test_address_steal);
+  g_test_add_func ("/Cymem/Address/foreach", test_address_foreach);
 
   return g_test_run ();
 }

@@ -158,6 +158,67 @@ test('own_object takes objects only, and clear releases them', () => {
     assert(child.owns(addr), 'child alive through its wrapper');
 });
 
+test('strdup, memdup and read_string', () => {
+    const pool = new Cymem.Pool();
+    const s = pool.strdup('héllo');
+    assertEq(pool.read_string(s), 'héllo', 'round trip');
+    const m = pool.memdup([0, 1, 255]);
+    assertEq(JSON.stringify(bytesOf(pool.read(m, 0, 3))), '[0,1,255]', 'memdup');
+    assertPoolError(() => pool.read_string(pool.memdup([65, 66])), Cymem.PoolError.OUT_OF_BOUNDS, 'no nul');
+});
+
+test('steal moves a block between pools', () => {
+    const a = new Cymem.Pool();
+    const b = new Cymem.Pool();
+    const addr = a.strdup('moving');
+    b.steal(a, addr);
+    assert(!a.owns(addr) && b.owns(addr), 'moved');
+    assertEq(b.size, 7, 'accounting moved');
+    assertPoolError(() => b.steal(a, addr), Cymem.PoolError.UNKNOWN_ADDRESS, 'second steal');
+});
+
+test('limit and peak-size', () => {
+    const pool = new Cymem.Pool({limit: 100});
+    let notified = 0;
+    pool.connect('notify::limit', () => notified++);
+    const a = pool.alloc(1, 60);
+    assertPoolError(() => pool.alloc(1, 41), Cymem.PoolError.LIMIT_EXCEEDED, 'alloc over the limit');
+    assertPoolError(() => pool.realloc(a, 101), Cymem.PoolError.LIMIT_EXCEEDED, 'realloc over the limit');
+    pool.limit = 10;
+    pool.limit = 10;
+    assertEq(notified, 1, 'notified once');
+    assertEq(pool.size, 60, 'nothing freed');
+    pool.free(a);
+    assertEq(pool.peak_size, 60, 'peak');
+    pool.reset_peak_size();
+    assertEq(pool.get_peak_size(), 0, 'reset');
+});
+
+test('foreach visits blocks oldest first and refuses changes', () => {
+    const pool = new Cymem.Pool();
+    const addrs = [3, 5, 7].map(n => pool.alloc(1, n));
+    pool.free(addrs[1]);
+    const seen = [];
+    pool.foreach((address, nBytes) => {
+        seen.push([address, nBytes]);
+        pool.read(address, 0, nBytes);
+        assertPoolError(() => pool.free(address), Cymem.PoolError.IN_FOREACH, 'free inside foreach');
+    });
+    assertEq(JSON.stringify(seen), JSON.stringify([[addrs[0], 3], [addrs[2], 7]]), 'visited');
+    assertEq(pool.n_allocations, 2, 'unchanged');
+});
+
+test('children share the parent allocator and die with it', () => {
+    const root = new Cymem.Pool();
+    const child = root.new_child();
+    const grandchild = child.new_child();
+    const addr = grandchild.strdup('deep');
+    root.steal(grandchild, addr);
+    assert(root.owns(addr), 'stolen from a grandchild');
+    root.disown_object(child);
+    assert(child.owns(child.alloc(1, 1)), 'still usable through its wrapper');
+});
+
 // GJS finalizes GObject wrappers on its own schedule, and in GJS 1.74 not
 // even a WeakRef to a plain GObject.Object wrapper is cleared after
 // System.gc() (checked by hand), so the pool's death with its owner cannot be

@@ -128,6 +128,103 @@ class AddressApi(unittest.TestCase):
         self.assertTrue(self.pool.owns(self.pool.alloc(1, 1)))
 
 
+class BeyondCymem(unittest.TestCase):
+    def test_strings_and_copies(self):
+        pool = Cymem.Pool()
+        s = pool.strdup("héllo")
+        self.assertEqual(pool.read_string(s), "héllo")
+        self.assertEqual(pool.get_block_size(s), len("héllo".encode()) + 1)
+        m = pool.memdup(b"\x00\x01\xff")
+        self.assertEqual(pool.read(m, 0, 3).get_data(), b"\x00\x01\xff")
+        with self.assertRaises(GLib.Error) as ctx:
+            pool.read_string(pool.memdup(b"no nul"))
+        self.assertEqual(error_code(ctx), Cymem.PoolError.OUT_OF_BOUNDS)
+
+    def test_steal(self):
+        a, b = Cymem.Pool(), Cymem.Pool()
+        addr = a.strdup("moving")
+        b.steal(a, addr)
+        self.assertFalse(a.owns(addr))
+        self.assertTrue(b.owns(addr))
+        self.assertEqual(b.read_string(addr), "moving")
+        self.assertEqual((a.props.size, b.props.size), (0, 7))
+        with self.assertRaises(GLib.Error) as ctx:
+            b.steal(a, addr)
+        self.assertEqual(error_code(ctx), Cymem.PoolError.UNKNOWN_ADDRESS)
+
+    def test_limit_and_peak(self):
+        pool = Cymem.Pool(limit=100)
+        notified = []
+        pool.connect("notify::limit", lambda *args: notified.append(pool.props.limit))
+        self.assertEqual(pool.get_limit(), 100)
+        a = pool.alloc(1, 60)
+        with self.assertRaises(GLib.Error) as ctx:
+            pool.alloc(1, 41)
+        self.assertEqual(error_code(ctx), Cymem.PoolError.LIMIT_EXCEEDED)
+        with self.assertRaises(GLib.Error) as ctx:
+            pool.realloc(a, 101)
+        self.assertEqual(error_code(ctx), Cymem.PoolError.LIMIT_EXCEEDED)
+        pool.props.limit = 10       # below the size: frees nothing
+        pool.props.limit = 10       # no change, no notification
+        self.assertEqual(notified, [10])
+        self.assertEqual(pool.props.size, 60)
+        pool.free(a)
+        self.assertEqual(pool.props.peak_size, 60)
+        pool.reset_peak_size()
+        self.assertEqual(pool.get_peak_size(), 0)
+
+    def test_foreach(self):
+        pool = Cymem.Pool()
+        addrs = [pool.alloc(1, n) for n in (3, 5, 7)]
+        pool.free(addrs[1])
+        seen = []
+
+        def visit(address, n_bytes):
+            seen.append((address, n_bytes))
+            pool.read(address, 0, n_bytes)      # reading is fine
+            with self.assertRaises(GLib.Error) as ctx:
+                pool.free(address)              # changing is refused
+            self.assertEqual(error_code(ctx), Cymem.PoolError.IN_FOREACH)
+
+        pool.foreach(visit)
+        self.assertEqual(seen, [(addrs[0], 3), (addrs[2], 7)])
+        self.assertEqual(pool.props.n_allocations, 2)
+
+    def test_children(self):
+        root = Cymem.Pool()
+        child = root.new_child()
+        grandchild = child.new_child()
+        dead = []
+        grandchild.weak_ref(lambda: dead.append("grandchild"))
+        child.weak_ref(lambda: dead.append("child"))
+        addr = grandchild.strdup("deep")
+        root.steal(grandchild, addr)   # same allocator: allowed
+        del child, grandchild
+        gc.collect()
+        self.assertEqual(dead, [], "the parent keeps its children")
+        root.clear()
+        self.assertEqual(sorted(dead), ["child", "grandchild"])
+
+    def test_disown_object(self):
+        root = Cymem.Pool()
+        child = root.new_child()
+        dead = []
+        child.weak_ref(lambda: dead.append(True))
+        root.disown_object(child)       # the child may now die early
+        self.assertEqual(dead, [], "Python's reference still holds it")
+        del child
+        gc.collect()
+        self.assertEqual(dead, [True])
+        # Disowning what the pool does not own is a critical, and no change.
+        stranger = Owner()
+        old = GLib.log_set_always_fatal(GLib.LogLevelFlags.LEVEL_ERROR)
+        try:
+            root.disown_object(stranger)
+        finally:
+            GLib.log_set_always_fatal(old)
+        self.assertEqual(stranger.__grefcount__, 1)
+
+
 class Owner(GObject.Object):
     """A Python subclass, to check pools die with owners defined in Python."""
 
