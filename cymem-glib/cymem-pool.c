@@ -154,9 +154,33 @@ cymem_pool_note_growth_locked (CymemPool *self)
 
 /* Runs the cleanups, then frees the blocks, until both are empty: a cleanup
  * may allocate from the pool or register another cleanup. */
+/* The pools this thread is clearing or finalizing, innermost first, so
+ * that a cleanup trying to clear its own pool can be refused. Several
+ * threads may clear one pool at once; each only sees its own frames. */
+typedef struct ReleaseFrame ReleaseFrame;
+struct ReleaseFrame
+{
+  CymemPool    *pool;
+  ReleaseFrame *outer;
+};
+static _Thread_local ReleaseFrame *releasing;
+
+static gboolean
+pool_is_releasing_here (CymemPool *self)
+{
+  for (ReleaseFrame *frame = releasing; frame != NULL; frame = frame->outer)
+    if (frame->pool == self)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 pool_release_all (CymemPool *self)
 {
+  ReleaseFrame frame = { self, releasing };
+
+  releasing = &frame;
+
   for (;;)
     {
       GArray *cleanups;
@@ -188,6 +212,8 @@ pool_release_all (CymemPool *self)
       if (done)
         break;
     }
+
+  releasing = frame.outer;
 }
 
 static void
@@ -1056,7 +1082,9 @@ cymem_pool_foreach (CymemPool      *pool,
  * Releases everything @pool owns, as finalizing it would: first the
  * cleanups registered with [method@Cymem.Pool.own] and
  * [method@Cymem.Pool.own_object], last-in-first-out, then every block. The
- * pool is left empty and can be used again. Children made with
+ * pool is left empty and can be used again. A cleanup may allocate from
+ * the pool (what it adds is released too) but not clear it: that is refused
+ * with a critical warning. Children made with
  * [method@Cymem.Pool.new_child] are cleanups too: they die before any block
  * of their parent is freed.
  *
@@ -1070,6 +1098,16 @@ cymem_pool_clear (CymemPool *pool)
   if (cymem_pool_in_own_foreach (pool))
     {
       cymem_pool_warn_status (pool, CYMEM_POOL_STATUS_IN_FOREACH, G_STRFUNC, NULL);
+      return;
+    }
+
+  /* From one of the pool's own cleanups: clearing again would free blocks
+   * that the remaining cleanups may still read. */
+  if (pool_is_releasing_here (pool))
+    {
+      g_critical ("%s: pool %p is already being cleared or finalized on this "
+                  "thread (a cleanup cannot clear its own pool); nothing was done",
+                  G_STRFUNC, pool);
       return;
     }
 

@@ -512,6 +512,36 @@ test_own_cleanup_allocates (void)
 }
 
 static void
+clear_from_cleanup (gpointer data)
+{
+  CymemPool *pool = data;
+
+  g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, "*already being cleared*");
+  cymem_pool_clear (pool);
+  g_test_assert_expected_messages ();
+  /* The block is still there for the cleanups that run after this one. */
+  g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, 1);
+}
+
+static void
+test_own_cleanup_clears (void)
+{
+  CymemPool *pool = counting_pool_new ();
+
+  g_test_summary ("A cleanup that clears its own pool is refused, not re-entered");
+  cymem_pool_alloc (pool, 1, 8);
+  cymem_pool_own (pool, pool, clear_from_cleanup);
+  cymem_pool_clear (pool);
+  g_assert_cmpuint (counting_n_live (), ==, 0);
+
+  cymem_pool_alloc (pool, 1, 8);
+  cymem_pool_own (pool, pool, clear_from_cleanup);
+  g_object_unref (pool);
+  g_assert_cmpuint (counting_n_live (), ==, 0);
+  g_assert_cmpuint (counting_n_frees (), ==, 2);
+}
+
+static void
 test_own_object (void)
 {
   CymemPool *pool = cymem_pool_new ();
@@ -778,6 +808,7 @@ main (int   argc,
   g_test_add_func ("/Cymem/Pool/allocator/libc", test_custom_allocator_libc);
   g_test_add_func ("/Cymem/Pool/own/order", test_own_order);
   g_test_add_func ("/Cymem/Pool/own/cleanup-allocates", test_own_cleanup_allocates);
+  g_test_add_func ("/Cymem/Pool/own/cleanup-clears", test_own_cleanup_clears);
   g_test_add_func ("/Cymem/Pool/own/object", test_own_object);
   g_test_add_func ("/Cymem/Pool/own/hierarchy", test_hierarchy);
   g_test_add_func ("/Cymem/Pool/clear", test_clear);
