@@ -450,6 +450,10 @@ pool_alloc (CymemPool *self,
 
   if (G_UNLIKELY (!g_size_checked_mul (&n_bytes, n_elements, element_size)))
     return CYMEM_POOL_STATUS_OVERFLOW;
+  /* No allocator can provide more than half the address space (malloc
+   * refuses it too); failing here keeps such sizes away from it. */
+  if (G_UNLIKELY (n_bytes > G_MAXSSIZE))
+    return CYMEM_POOL_STATUS_NO_MEMORY;
   if (cymem_pool_in_own_foreach (self))
     return CYMEM_POOL_STATUS_IN_FOREACH;
   if (G_UNLIKELY (__atomic_load_n (&self->limit, __ATOMIC_RELAXED) != 0))
@@ -679,6 +683,11 @@ cymem_pool_realloc_internal (CymemPool *self,
 {
   if (cymem_pool_in_own_foreach (self))
     return CYMEM_POOL_STATUS_IN_FOREACH;
+  if (G_UNLIKELY (n_bytes > G_MAXSSIZE))
+    {
+      gboolean owned = cymem_pool_owns (self, mem);
+      return owned ? CYMEM_POOL_STATUS_NO_MEMORY : CYMEM_POOL_STATUS_NOT_OWNED;
+    }
   if (self->malloc_func == NULL)
     return pool_realloc_default (self, mem, n_bytes, new_mem);
   else
