@@ -27,3 +27,14 @@
 
 #define CYMEM_AVAILABLE_IN_ALL CYMEM_EXTERN
 #define CYMEM_AVAILABLE_IN_1_0 CYMEM_EXTERN
+
+G_BEGIN_DECLS
+
+CYMEM_AVAILABLE_IN_1_0
+guint cymem_get_major_version (void);
+CYMEM_AVAILABLE_IN_1_0
+guint cymem_get_minor_version (void);
+CYMEM_AVAILABLE_IN_1_0
+guint cymem_get_micro_version (void);
+
+G_END_DECLS

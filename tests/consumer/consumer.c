@@ -75,6 +75,9 @@ main (void)
   g_object_unref (other);
   g_object_unref (owner);
 
+  CHECK (cymem_get_major_version () == CYMEM_MAJOR_VERSION);
+  CHECK (cymem_get_minor_version () == CYMEM_MINOR_VERSION);
+  CHECK (cymem_get_micro_version () == CYMEM_MICRO_VERSION);
   g_print ("consumer OK against cymem-glib %s\n", CYMEM_VERSION_S);
   return 0;
 }
