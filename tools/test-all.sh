@@ -6,6 +6,8 @@
 #      and GJS ones with libasan preloaded
 #   4. ThreadSanitizer: the C suite (the 8-thread stress test among them)
 #   5. the libFuzzer target, with clang, for FUZZ_SECONDS (default 60)
+#   6. TypeScript definitions from the GIR, and a typed GJS example
+#   7. meson dist: the release tarball builds and passes its tests
 # SPDX-License-Identifier: MIT
 set -eu
 cd "$(dirname "$0")/.."
@@ -45,5 +47,16 @@ ASAN_OPTIONS=allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_sta
   ./build-fuzz/tests/fuzz/fuzz-pool -max_total_time="$FUZZ_SECONDS" -max_len=2048 \
   -artifact_prefix="$corpus/" "$corpus" 2>&1 | tail -n 3
 rm -rf "$corpus"
+
+step "TypeScript definitions"
+tools/check-typescript.sh build
+
+step "meson dist"
+if git rev-parse --git-dir >/dev/null 2>&1 && [ -z "$(git status --porcelain --untracked-files=no)" ]; then
+  meson dist -C build --formats xztar --allow-dirty >/dev/null
+  echo "tarball built and tested: $(ls build/meson-dist/*.tar.xz)"
+else
+  echo "SKIP: meson dist needs a clean git checkout"
+fi
 
 step "all passed"
