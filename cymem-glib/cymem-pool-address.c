@@ -430,16 +430,10 @@ copy_to_address (CymemPool      *pool,
                  GError        **error)
 {
   gpointer mem = NULL;
-  CymemPoolStatus status = cymem_pool_alloc_internal (pool, 1, n_alloc, &mem);
+  CymemPoolStatus status = cymem_pool_copy_internal (pool, src, n_copy, n_alloc, &mem);
 
   if (status != CYMEM_POOL_STATUS_OK)
-    {
-      set_status_error (error, pool, status, 0, n_alloc);
-      return 0;
-    }
-
-  if (n_copy > 0)
-    memcpy (mem, src, n_copy);
+    set_status_error (error, pool, status, 0, n_alloc);
   return (guintptr) mem;
 }
 

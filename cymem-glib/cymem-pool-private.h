@@ -87,6 +87,12 @@ CymemPoolStatus cymem_pool_realloc_internal (CymemPool   *self,
                                              gpointer    *new_mem);
 CymemPoolStatus cymem_pool_free_internal    (CymemPool   *self,
                                              gpointer     mem);
+/* Copies @n_copy bytes of @src into a new zeroed block of @n_alloc bytes. */
+CymemPoolStatus cymem_pool_copy_internal    (CymemPool     *self,
+                                             gconstpointer  src,
+                                             gsize          n_copy,
+                                             gsize          n_alloc,
+                                             gpointer      *mem);
 CymemPoolStatus cymem_pool_steal_internal   (CymemPool   *self,
                                              CymemPool   *from,
                                              gpointer     mem);

@@ -13,7 +13,20 @@
 
 #include "cymem-pool-private.h"
 
-/* Copies @n_copy bytes of @src into a new zeroed block of @n_alloc bytes. */
+CymemPoolStatus
+cymem_pool_copy_internal (CymemPool     *self,
+                          gconstpointer  src,
+                          gsize          n_copy,
+                          gsize          n_alloc,
+                          gpointer      *mem)
+{
+  CymemPoolStatus status = cymem_pool_alloc_internal (self, 1, n_alloc, mem);
+
+  if (status == CYMEM_POOL_STATUS_OK && n_copy > 0)
+    memcpy (*mem, src, n_copy);
+  return status;
+}
+
 static gpointer
 pool_copy (CymemPool     *pool,
            gconstpointer  src,
@@ -22,16 +35,10 @@ pool_copy (CymemPool     *pool,
            const char    *func)
 {
   gpointer mem = NULL;
-  CymemPoolStatus status = cymem_pool_alloc_internal (pool, 1, n_alloc, &mem);
+  CymemPoolStatus status = cymem_pool_copy_internal (pool, src, n_copy, n_alloc, &mem);
 
   if (status != CYMEM_POOL_STATUS_OK)
-    {
-      cymem_pool_warn_status (pool, status, func, NULL);
-      return NULL;
-    }
-
-  if (n_copy > 0)
-    memcpy (mem, src, n_copy);
+    cymem_pool_warn_status (pool, status, func, NULL);
   return mem;
 }
 

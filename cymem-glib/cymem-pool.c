@@ -702,7 +702,6 @@ pool_realloc (CymemPool   *self,
               const char  *func)
 {
   gpointer new_mem = NULL;
-
   CymemPoolStatus status = cymem_pool_realloc_internal (self, mem, n_bytes, &new_mem);
 
   switch (status)
@@ -1132,6 +1131,8 @@ cymem_pool_clear (CymemPool *pool)
  * Makes @pool responsible for @data: when the pool is cleared or finalized
  * it calls `destroy (data)`. Cleanups run last-in-first-out and before any
  * block of the pool is freed, so @destroy may still read pool memory.
+ * Called from inside the pool's own [method@Cymem.Pool.foreach] it is
+ * refused with a critical warning, and @data stays the caller's.
  *
  * Since: 1.0
  */
