@@ -466,8 +466,7 @@ pool_alloc (CymemPool *self,
   cymem_lock_acquire (&self->lock);
   cymem_table_insert (&self->table, mem, n_bytes);
   self->size += n_bytes;
-  if (self->size > self->peak_size)
-    self->peak_size = self->size;
+  cymem_pool_note_growth_locked (self);
   cymem_lock_release (&self->lock);
 
   *mem_out = mem;
