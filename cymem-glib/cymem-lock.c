@@ -7,25 +7,46 @@
 
 #include "cymem-lock-private.h"
 
-#define SPINS_BEFORE_YIELD 64
+#ifdef __linux__
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* About a microsecond of spinning: long enough to cover a critical section
+ * of the pool, short enough that a waiter behind a long holder sleeps
+ * almost at once. */
+#define SPINS_BEFORE_SLEEP 100
 
 void
 cymem_lock_wait (CymemLock *lock)
 {
-  for (;;)
+  for (guint spin = 0; spin < SPINS_BEFORE_SLEEP; spin++)
     {
-      /* Wait for the lock to look free before trying the exchange again,
-       * so that waiters do not keep stealing the holder's cache line. */
-      for (guint spin = 0; spin < SPINS_BEFORE_YIELD; spin++)
-        {
-          if (__atomic_load_n (&lock->locked, __ATOMIC_RELAXED) == 0 &&
-              __atomic_exchange_n (&lock->locked, 1, __ATOMIC_ACQUIRE) == 0)
-            return;
+      gint expected = 0;
+
+      /* Read before the compare-and-swap, so that spinning waiters do not
+       * keep stealing the holder's cache line. */
+      if (__atomic_load_n (&lock->state, __ATOMIC_RELAXED) == 0 &&
+          __atomic_compare_exchange_n (&lock->state, &expected, 1, FALSE,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return;
 #if defined (__x86_64__) || defined (__i386__)
-          __builtin_ia32_pause ();
+      __builtin_ia32_pause ();
 #endif
-        }
-      /* The holder may have been preempted: let it run. */
-      g_thread_yield ();
     }
+
+  /* Mark the lock contended (2), so that its release wakes a sleeper, and
+   * sleep until it looks free. Whoever takes it this way takes it as
+   * contended too: other sleepers may remain. */
+  while (__atomic_exchange_n (&lock->state, 2, __ATOMIC_ACQUIRE) != 0)
+    syscall (SYS_futex, &lock->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
 }
+
+void
+cymem_lock_wake (CymemLock *lock)
+{
+  syscall (SYS_futex, &lock->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+#endif

@@ -60,10 +60,6 @@ set_status_error (GError          **error,
                    "%" G_GSIZE_FORMAT " more bytes would take the pool over its limit of %"
                    G_GUINT64_FORMAT " bytes", n_bytes, cymem_pool_get_limit (pool));
       break;
-    case CYMEM_POOL_STATUS_IN_FOREACH:
-      g_set_error_literal (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_IN_FOREACH,
-                           "The pool cannot be changed from inside its own foreach");
-      break;
     case CYMEM_POOL_STATUS_DIFFERENT_ALLOCATORS:
       g_set_error_literal (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_DIFFERENT_ALLOCATORS,
                            "Blocks cannot move between pools with different allocators");
@@ -210,22 +206,22 @@ cymem_pool_owns_address (CymemPool *pool,
   return cymem_pool_owns (pool, (gconstpointer) address);
 }
 
-/* Looks @address up with the pool locked for reading; on success the lock
- * stays as it is for the caller to release with *@locked. */
+/* Looks @address up; on success *@n_bytes is the block's size. */
 static gboolean
-lock_block (CymemPool  *pool,
-            guintptr    address,
-            gsize      *n_bytes,
-            gboolean   *locked,
-            GError    **error)
+lookup_block (CymemPool  *pool,
+              guintptr    address,
+              gsize      *n_bytes,
+              GError    **error)
 {
-  *locked = cymem_pool_lock_for_read (pool);
-  if (address != 0 && cymem_table_lookup (&pool->table, (gconstpointer) address, n_bytes))
-    return TRUE;
-  cymem_pool_unlock_for_read (pool, *locked);
+  gboolean owned;
 
-  set_unknown_address (error, address);
-  return FALSE;
+  cymem_lock_acquire (&pool->lock);
+  owned = address != 0 && cymem_table_lookup (&pool->table, (gconstpointer) address, n_bytes);
+  cymem_lock_release (&pool->lock);
+
+  if (!owned)
+    set_unknown_address (error, address);
+  return owned;
 }
 
 /**
@@ -246,14 +242,12 @@ cymem_pool_get_block_size_address (CymemPool  *pool,
                                    GError    **error)
 {
   gsize n_bytes;
-  gboolean locked;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
   g_return_val_if_fail (error == NULL || *error == NULL, 0);
 
-  if (!lock_block (pool, address, &n_bytes, &locked, error))
+  if (!lookup_block (pool, address, &n_bytes, error))
     return 0;
-  cymem_pool_unlock_for_read (pool, locked);
 
   return n_bytes;
 }
@@ -276,28 +270,52 @@ check_range (gsize     n_bytes,
   return FALSE;
 }
 
-/* Locks the pool if [offset, offset + length) lies inside the block at
- * @address; on success the lock stays held for the caller to release. */
+/* Pins the pool if @address is a block of it and, when @range, if
+ * [offset, offset + length) lies inside it: the block's memory then stays
+ * valid, even if it is freed meanwhile, until cymem_pool_unpin_unlock().
+ * So the copies in and out of blocks run without the lock. */
 static gboolean
-lock_range (CymemPool  *pool,
-            guintptr    address,
-            gsize       offset,
-            gsize       length,
-            gboolean   *locked,
-            GError    **error)
+pin_block (CymemPool  *pool,
+           guintptr    address,
+           gboolean    range,
+           gsize       offset,
+           gsize       length,
+           gsize      *n_bytes,
+           GError    **error)
 {
-  gsize n_bytes;
-
-  if (!lock_block (pool, address, &n_bytes, locked, error))
-    return FALSE;
-
-  if (!check_range (n_bytes, offset, length, error))
+  cymem_lock_acquire (&pool->lock);
+  if (address == 0 || !cymem_table_lookup (&pool->table, (gconstpointer) address, n_bytes))
     {
-      cymem_pool_unlock_for_read (pool, *locked);
+      cymem_lock_release (&pool->lock);
+      set_unknown_address (error, address);
       return FALSE;
     }
+  if (range && !check_range (*n_bytes, offset, length, error))
+    {
+      cymem_lock_release (&pool->lock);
+      return FALSE;
+    }
+  pool->table.pins++;
+  cymem_lock_release (&pool->lock);
 
+  CYMEM_PERTURB ();
   return TRUE;
+}
+
+static void
+unpin (CymemPool *pool)
+{
+  CYMEM_PERTURB ();
+  cymem_lock_acquire (&pool->lock);
+  cymem_pool_unpin_unlock (pool);
+}
+
+static void
+set_no_memory (GError **error,
+               gsize    n_bytes)
+{
+  g_set_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_NO_MEMORY,
+               "Cannot allocate %" G_GSIZE_FORMAT " bytes: out of memory", n_bytes);
 }
 
 /**
@@ -322,20 +340,27 @@ cymem_pool_read (CymemPool  *pool,
                  gsize       length,
                  GError    **error)
 {
-  GBytes *bytes;
-  gboolean locked;
+  guint8 *copy;
+  gsize n_bytes;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!lock_range (pool, address, offset, length, &locked, error))
+  if (!pin_block (pool, address, TRUE, offset, length, &n_bytes, error))
     return NULL;
 
-  /* Copied under the lock, so another thread cannot free the block midway. */
-  bytes = g_bytes_new ((const guint8 *) address + offset, length);
-  cymem_pool_unlock_for_read (pool, locked);
+  /* The table is pinned: the block cannot be released midway. */
+  copy = g_try_malloc (MAX (length, 1));
+  if (copy != NULL)
+    memcpy (copy, (const guint8 *) address + offset, length);
+  unpin (pool);
 
-  return bytes;
+  if (copy == NULL)
+    {
+      set_no_memory (error, length);
+      return NULL;
+    }
+  return g_bytes_new_take (copy, length);
 }
 
 /**
@@ -362,18 +387,18 @@ cymem_pool_write (CymemPool     *pool,
                   gsize          n_bytes,
                   GError       **error)
 {
-  gboolean locked;
+  gsize block_bytes;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), FALSE);
   g_return_val_if_fail (data != NULL || n_bytes == 0, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!lock_range (pool, address, offset, n_bytes, &locked, error))
+  if (!pin_block (pool, address, TRUE, offset, n_bytes, &block_bytes, error))
     return FALSE;
 
   if (n_bytes > 0)
     memcpy ((guint8 *) address + offset, data, n_bytes);
-  cymem_pool_unlock_for_read (pool, locked);
+  unpin (pool);
 
   return TRUE;
 }
@@ -399,24 +424,30 @@ cymem_pool_read_string (CymemPool  *pool,
 {
   const gchar *end;
   gchar *str = NULL;
-  gsize n_bytes;
-  gboolean locked;
+  gsize n_bytes, len = 0;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!lock_block (pool, address, &n_bytes, &locked, error))
+  if (!pin_block (pool, address, FALSE, 0, 0, &n_bytes, error))
     return NULL;
 
   end = memchr ((const gchar *) address, '\0', n_bytes);
   if (end != NULL)
-    str = g_strndup ((const gchar *) address, end - (const gchar *) address);
-  cymem_pool_unlock_for_read (pool, locked);
+    {
+      len = end - (const gchar *) address;
+      str = g_try_malloc (len + 1);
+      if (str != NULL)
+        memcpy (str, (const gchar *) address, len + 1);
+    }
+  unpin (pool);
 
-  if (str == NULL)
+  if (end == NULL)
     g_set_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_OUT_OF_BOUNDS,
                  "The block of %" G_GSIZE_FORMAT " bytes holds no nul-terminated string",
                  n_bytes);
+  else if (str == NULL)
+    set_no_memory (error, len + 1);
   return str;
 }
 
@@ -502,7 +533,8 @@ cymem_pool_memdup_address (CymemPool     *pool,
  * Moves the block at @address from @from to @pool, like
  * [method@Cymem.Pool.steal]. Each refusal is an error:
  * %CYMEM_POOL_ERROR_UNKNOWN_ADDRESS, %CYMEM_POOL_ERROR_DIFFERENT_ALLOCATORS,
- * %CYMEM_POOL_ERROR_LIMIT_EXCEEDED or %CYMEM_POOL_ERROR_IN_FOREACH.
+ * %CYMEM_POOL_ERROR_LIMIT_EXCEEDED or %CYMEM_POOL_ERROR_NO_MEMORY. It never
+ * emits a critical warning.
  *
  * Returns: %TRUE if @pool now owns the block
  *
@@ -515,19 +547,18 @@ cymem_pool_steal_address (CymemPool  *pool,
                           GError    **error)
 {
   CymemPoolStatus status;
+  gsize n_bytes = 0;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), FALSE);
   g_return_val_if_fail (CYMEM_IS_POOL (from), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   status = address == 0 ? CYMEM_POOL_STATUS_NOT_OWNED
-                        : cymem_pool_steal_internal (pool, from, (gpointer) address);
+                        : cymem_pool_steal_internal (pool, from, (gpointer) address, &n_bytes);
   if (status != CYMEM_POOL_STATUS_OK)
     {
-      gsize n_bytes = 0;
-
-      if (status == CYMEM_POOL_STATUS_LIMIT_EXCEEDED)
-        n_bytes = cymem_pool_get_block_size (from, (gconstpointer) address);
+      /* The size comes with the status: looking it up again could race
+       * with another thread, and report through a critical. */
       set_status_error (error, pool, status, address, n_bytes);
       return FALSE;
     }
@@ -558,9 +589,8 @@ call_with_address (gpointer mem,
  * @user_data: data to pass to @func
  *
  * Calls @func with the address and size of each block @pool owns, oldest
- * first, like [method@Cymem.Pool.foreach]. From inside @func the pool can be
- * read, but any call that would change it fails with
- * %CYMEM_POOL_ERROR_IN_FOREACH.
+ * first, like [method@Cymem.Pool.foreach], which says what @func may do
+ * (anything) and which blocks it sees.
  *
  * Since: 1.0
  */

@@ -22,13 +22,16 @@ struct _CymemPool
   GObject          parent_instance;
 
   CymemLock        lock;       /* guards every field below but the allocator */
-  CymemTable       table;      /* owned blocks: address -> requested size */
-  gsize            size;       /* sum of the requested sizes in @table */
+  CymemTable       table;      /* owned blocks: address -> requested size;
+                                * table.pins counts walks, copies and clears
+                                * in progress (see the protocol in cymem-pool.c) */
+  gsize            size;       /* sum of the requested sizes of the live blocks */
   gsize            reserved;   /* bytes of blocks being allocated under a limit */
   guint64          peak_size;
   guint64          limit;      /* 0: none; also read without the lock */
   GArray          *cleanups;   /* CymemCleanup, run last-in-first-out; lazily created */
-  GThread         *foreach_thread; /* the thread inside foreach, holding the lock */
+  CymemPool       *parent;     /* the pool that owns this one, if any (not a reference) */
+  gint             finalizing; /* set when finalize starts: never ref the pool again */
 
   CymemMallocFunc  malloc_func; /* NULL for the default allocator */
   CymemFreeFunc    free_func;
@@ -41,39 +44,55 @@ typedef enum
   CYMEM_POOL_STATUS_OVERFLOW,
   CYMEM_POOL_STATUS_NO_MEMORY,
   CYMEM_POOL_STATUS_LIMIT_EXCEEDED,
-  CYMEM_POOL_STATUS_IN_FOREACH,
   CYMEM_POOL_STATUS_DIFFERENT_ALLOCATORS,
 } CymemPoolStatus;
 
-/* TRUE when the calling thread is inside this pool's foreach, and so
- * already holds its lock. */
-static inline gboolean
-cymem_pool_in_own_foreach (CymemPool *self)
-{
-  GThread *thread = __atomic_load_n (&self->foreach_thread, __ATOMIC_RELAXED);
+/* Schedule perturbation for the stress tests: with -Dperturb=true and
+ * CYMEM_PERTURB=1 in the environment, every transition point of the
+ * protocol may yield or sleep briefly. Compiled out otherwise. */
+#ifdef CYMEM_ENABLE_PERTURB
+void cymem_perturb (void);
+#define CYMEM_PERTURB() cymem_perturb ()
+#else
+#define CYMEM_PERTURB() G_STMT_START { } G_STMT_END
+#endif
 
-  return G_UNLIKELY (thread != NULL) && thread == g_thread_self ();
-}
-
-/* For functions that only read the pool or a block's contents: takes the
- * lock unless this thread holds it already in foreach. Returns whether it
- * did, for cymem_pool_unlock_for_read(). */
+/* Takes a reference for the length of a call that may run user code,
+ * unless the pool is being finalized (a reference then would resurrect
+ * it). Returns whether it did, for cymem_pool_unhold(). */
 static inline gboolean
-cymem_pool_lock_for_read (CymemPool *self)
+cymem_pool_hold (CymemPool *self)
 {
-  if (cymem_pool_in_own_foreach (self))
+  if (__atomic_load_n (&self->finalizing, __ATOMIC_RELAXED))
     return FALSE;
-  cymem_lock_acquire (&self->lock);
+  g_object_ref (self);
   return TRUE;
 }
 
 static inline void
-cymem_pool_unlock_for_read (CymemPool *self,
-                            gboolean   locked)
+cymem_pool_unhold (CymemPool *self,
+                   gboolean   held)
 {
-  if (locked)
-    cymem_lock_release (&self->lock);
+  if (held)
+    g_object_unref (self);
 }
+
+/* Drops a pin taken under the lock, then releases the lock; the last pin
+ * releases the memory of the blocks freed while it was held. */
+void            cymem_pool_unpin_unlock     (CymemPool   *self);
+
+/* Allocation in two steps, so that a copy is written into a block before
+ * any other thread can see it: cymem_pool_block_new() allocates outside
+ * the lock (reserving the bytes under a limit), cymem_pool_record() puts
+ * the block in the table, re-checking the limit, or frees it on failure. */
+CymemPoolStatus cymem_pool_block_new        (CymemPool   *self,
+                                             gsize        n_bytes,
+                                             gpointer    *mem,
+                                             gsize       *reserved);
+CymemPoolStatus cymem_pool_record           (CymemPool   *self,
+                                             gpointer     mem,
+                                             gsize        n_bytes,
+                                             gsize        reserved);
 
 /* The pool's operations without argument checks or messages, for the C API
  * and the binding API to report failures their own way. */
@@ -93,15 +112,24 @@ CymemPoolStatus cymem_pool_copy_internal    (CymemPool     *self,
                                              gsize          n_copy,
                                              gsize          n_alloc,
                                              gpointer      *mem);
+/* On failure *@n_bytes is the block's size if it was known, or 0. */
 CymemPoolStatus cymem_pool_steal_internal   (CymemPool   *self,
                                              CymemPool   *from,
-                                             gpointer     mem);
-/* Critical for a status that is a misuse: not owned, inside foreach,
- * different allocators. */
+                                             gpointer     mem,
+                                             gsize       *n_bytes);
+/* Critical for a status that is a misuse: not owned, different
+ * allocators. */
 void            cymem_pool_warn_status      (CymemPool       *self,
                                              CymemPoolStatus  status,
                                              const char      *func,
                                              gconstpointer    mem);
+/* TRUE if @ancestor is @pool or owns it through a chain of pools. */
+gboolean        cymem_pool_has_ancestor_or_self (CymemPool *pool,
+                                                 CymemPool *ancestor);
+/* Makes @parent own @child (taking over a reference), as its parent if
+ * @child has none yet. */
+void            cymem_pool_adopt            (CymemPool   *parent,
+                                             CymemPool   *child);
 /* Bytes the pool may still grow by under its limit; G_MAXSIZE if none.
  * Call with the lock held. */
 gsize           cymem_pool_headroom_locked  (CymemPool   *self);

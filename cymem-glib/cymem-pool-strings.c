@@ -13,6 +13,8 @@
 
 #include "cymem-pool-private.h"
 
+/* The copy is written before the block is recorded, so no other thread
+ * (a clear, a walk) can see, or free, a half-written block. */
 CymemPoolStatus
 cymem_pool_copy_internal (CymemPool     *self,
                           gconstpointer  src,
@@ -20,10 +22,16 @@ cymem_pool_copy_internal (CymemPool     *self,
                           gsize          n_alloc,
                           gpointer      *mem)
 {
-  CymemPoolStatus status = cymem_pool_alloc_internal (self, 1, n_alloc, mem);
+  gsize reserved;
+  CymemPoolStatus status = cymem_pool_block_new (self, n_alloc, mem, &reserved);
 
-  if (status == CYMEM_POOL_STATUS_OK && n_copy > 0)
+  if (status != CYMEM_POOL_STATUS_OK)
+    return status;
+  if (n_copy > 0)
     memcpy (*mem, src, n_copy);
+  status = cymem_pool_record (self, *mem, n_alloc, reserved);
+  if (status != CYMEM_POOL_STATUS_OK)
+    *mem = NULL;
   return status;
 }
 

@@ -14,14 +14,14 @@
 CymemPoolStatus
 cymem_pool_steal_internal (CymemPool *self,
                            CymemPool *from,
-                           gpointer   mem)
+                           gpointer   mem,
+                           gsize     *n_bytes_out)
 {
   CymemPool *first, *second;
   CymemPoolStatus status = CYMEM_POOL_STATUS_OK;
-  gsize n_bytes;
+  gsize n_bytes = 0;
 
-  if (cymem_pool_in_own_foreach (self) || cymem_pool_in_own_foreach (from))
-    return CYMEM_POOL_STATUS_IN_FOREACH;
+  *n_bytes_out = 0;
 
   /* A block must go back to the allocator it came from. */
   if (self->malloc_func != from->malloc_func || self->free_func != from->free_func)
@@ -38,7 +38,8 @@ cymem_pool_steal_internal (CymemPool *self,
     }
 
   /* Both locks, always in address order, so that two threads stealing in
-   * opposite directions cannot deadlock. */
+   * opposite directions cannot deadlock; no other code holds two pool
+   * locks, nor calls out while holding one. */
   first = (guintptr) self < (guintptr) from ? self : from;
   second = first == self ? from : self;
   cymem_lock_acquire (&first->lock);
@@ -48,6 +49,9 @@ cymem_pool_steal_internal (CymemPool *self,
     status = CYMEM_POOL_STATUS_NOT_OWNED;
   else if (n_bytes > cymem_pool_headroom_locked (self))
     status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+  /* Room first, so that the block is never in neither table. */
+  else if (!cymem_table_reserve (&self->table, 1))
+    status = CYMEM_POOL_STATUS_NO_MEMORY;
   else
     {
       cymem_table_remove (&from->table, mem, NULL);
@@ -60,6 +64,7 @@ cymem_pool_steal_internal (CymemPool *self,
   cymem_lock_release (&second->lock);
   cymem_lock_release (&first->lock);
 
+  *n_bytes_out = n_bytes;
   return status;
 }
 
@@ -74,11 +79,13 @@ cymem_pool_steal_internal (CymemPool *self,
  * [property@Cymem.Pool:n-allocations] move with it. The two pools must use
  * the same allocator, since the block must go back to the one it came from.
  *
- * A block @from does not own, pools with different allocators, and a call
- * from inside either pool's [method@Cymem.Pool.foreach] are refused with a
- * critical warning. A block that would take @pool over its
- * [property@Cymem.Pool:limit] is refused without one. Nothing changes when
- * the steal is refused.
+ * A block @from does not own and pools with different allocators are
+ * refused with a critical warning. A block that would take @pool over its
+ * [property@Cymem.Pool:limit], or that @pool has no memory to record, is
+ * refused without one. Nothing changes when the steal is refused.
+ *
+ * A block that a [method@Cymem.Pool.foreach] of @from is visiting belongs
+ * to @pool once stolen: freeing it there releases it at once.
  *
  * Returns: %TRUE if @pool now owns @mem
  *
@@ -90,16 +97,42 @@ cymem_pool_steal (CymemPool *pool,
                   gpointer   mem)
 {
   CymemPoolStatus status;
+  gsize n_bytes;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), FALSE);
   g_return_val_if_fail (CYMEM_IS_POOL (from), FALSE);
 
-  status = cymem_pool_steal_internal (pool, from, mem);
+  status = cymem_pool_steal_internal (pool, from, mem, &n_bytes);
   if (status == CYMEM_POOL_STATUS_OK)
     return TRUE;
 
   cymem_pool_warn_status (from, status, G_STRFUNC, mem);
   return FALSE;
+}
+
+/* The cleanup through which a pool owns another: the child forgets its
+ * parent before the parent's reference goes. */
+static void
+pool_release_child (gpointer data)
+{
+  CymemPool *child = data;
+
+  cymem_lock_acquire (&child->lock);
+  child->parent = NULL;
+  cymem_lock_release (&child->lock);
+  g_object_unref (child);
+}
+
+void
+cymem_pool_adopt (CymemPool *parent,
+                  CymemPool *child)
+{
+  cymem_lock_acquire (&child->lock);
+  if (child->parent == NULL)
+    child->parent = parent;
+  cymem_lock_release (&child->lock);
+
+  cymem_pool_own (parent, child, pool_release_child);
 }
 
 /**
@@ -112,8 +145,7 @@ cymem_pool_steal (CymemPool *pool,
  * cleanups can still read its parent's memory), or earlier through
  * [method@Cymem.Pool.disown_object].
  *
- * Returns: (transfer none) (nullable): the new child, owned by @parent, or
- *   %NULL if called from inside @parent's own foreach
+ * Returns: (transfer none): the new child, owned by @parent
  *
  * Since: 1.0
  */
@@ -124,18 +156,12 @@ cymem_pool_new_child (CymemPool *parent)
 
   g_return_val_if_fail (CYMEM_IS_POOL (parent), NULL);
 
-  if (cymem_pool_in_own_foreach (parent))
-    {
-      cymem_pool_warn_status (parent, CYMEM_POOL_STATUS_IN_FOREACH, G_STRFUNC, NULL);
-      return NULL;
-    }
-
   child = g_object_new (CYMEM_TYPE_POOL, NULL);
   child->malloc_func = parent->malloc_func;
   child->free_func = parent->free_func;
 
   /* The parent takes over our reference. */
-  cymem_pool_own (parent, child, g_object_unref);
+  cymem_pool_adopt (parent, child);
 
   return child;
 }
@@ -157,31 +183,29 @@ void
 cymem_pool_disown_object (CymemPool *pool,
                           gpointer   object)
 {
-  gboolean found = FALSE;
+  GDestroyNotify destroy = NULL;
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
   g_return_if_fail (G_IS_OBJECT (object));
 
-  if (cymem_pool_in_own_foreach (pool))
-    {
-      cymem_pool_warn_status (pool, CYMEM_POOL_STATUS_IN_FOREACH, G_STRFUNC, NULL);
-      return;
-    }
-
+  /* Cleanups still pending in a clear or finalize are in the array too:
+   * they are popped one at a time. */
   cymem_lock_acquire (&pool->lock);
-  for (guint i = pool->cleanups != NULL ? pool->cleanups->len : 0; i > 0 && !found; i--)
+  for (guint i = pool->cleanups != NULL ? pool->cleanups->len : 0; i > 0; i--)
     {
       CymemCleanup *cleanup = &g_array_index (pool->cleanups, CymemCleanup, i - 1);
 
-      if (cleanup->data == object && cleanup->destroy == g_object_unref)
+      if (cleanup->data == object &&
+          (cleanup->destroy == g_object_unref || cleanup->destroy == pool_release_child))
         {
+          destroy = cleanup->destroy;
           g_array_remove_index (pool->cleanups, i - 1);
-          found = TRUE;
+          break;
         }
     }
   cymem_lock_release (&pool->lock);
 
-  if (!found)
+  if (destroy == NULL)
     {
       g_critical ("%s: pool %p does not own %s %p", G_STRFUNC, pool,
                   G_OBJECT_TYPE_NAME (object), object);
@@ -189,5 +213,5 @@ cymem_pool_disown_object (CymemPool *pool,
     }
 
   /* Outside the lock: this may finalize @object, a child pool included. */
-  g_object_unref (object);
+  destroy (object);
 }

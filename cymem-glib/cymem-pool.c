@@ -40,6 +40,38 @@
 
 #include "cymem-pool-private.h"
 
+/* The concurrency and lifetime protocol (docs/threads.md says what it
+ * promises users):
+ *
+ * 1. The lock guards the table, the sizes, the limit and the cleanups, and
+ *    nothing else. It is never held across a user callback (cleanups,
+ *    foreach functions), an allocator call or a copy of block contents, so
+ *    no call made from any of those can deadlock on it, and holders are
+ *    always short (the one exception is growing the table's arrays).
+ * 2. A block becomes visible to other threads only when it enters the
+ *    table, after it was allocated, zeroed and (for the copies) filled.
+ * 3. Pins: a walk (foreach), a copy in or out of a block (read, write,
+ *    realloc) and a clear or finalize while its cleanups run each hold a pin
+ *    on the table. While any pin is held, no block's memory is released: a
+ *    free removes the block from the index at once (nobody finds it, size
+ *    and count drop) but keeps its entry, flagged dead, and the last pin to
+ *    go releases the dead blocks outside the lock. So a block handed to a
+ *    foreach callback or read by a cleanup stays readable until they
+ *    return, whatever other threads do, and entries do not move while
+ *    pinned, which lets a walk go by index and drop the lock between
+ *    entries.
+ * 4. Clear and finalize pop the cleanups one at a time, newest first,
+ *    leaving the rest in the pool (so disown_object() still finds them),
+ *    and run each with the lock dropped. A clear runs as many cleanups as
+ *    the pool had when it started plus those its own cleanups add, then
+ *    takes the blocks the table holds at that moment: it is bounded even
+ *    while other threads keep allocating. If another pin is still held
+ *    (a second clear's cleanup, a walk) the blocks are killed, not freed.
+ * 5. Anything that can run user code holds a reference on the pool for its
+ *    length (cymem_pool_hold()), except on a pool being finalized, which is
+ *    used as it is: a reference then would resurrect it.
+ */
+
 /* Below this size malloc()+memset() is cheaper than calloc(), which skips
  * glibc's per-thread cache; above it calloc() can hand out fresh pages
  * without touching them. */
@@ -122,10 +154,6 @@ cymem_pool_warn_status (CymemPool       *self,
                   "already freed pointer); nothing was changed",
                   func, mem, self);
       break;
-    case CYMEM_POOL_STATUS_IN_FOREACH:
-      g_critical ("%s: pool %p cannot be changed from inside its own foreach; "
-                  "nothing was changed", func, self);
-      break;
     case CYMEM_POOL_STATUS_DIFFERENT_ALLOCATORS:
       g_critical ("%s: pools with different allocators cannot exchange blocks; "
                   "nothing was changed", func);
@@ -152,66 +180,107 @@ cymem_pool_note_growth_locked (CymemPool *self)
     self->peak_size = self->size;
 }
 
-/* Runs the cleanups, then frees the blocks, until both are empty: a cleanup
- * may allocate from the pool or register another cleanup. */
 /* The pools this thread is clearing or finalizing, innermost first, so
- * that a cleanup trying to clear its own pool can be refused. Several
+ * that a cleanup trying to clear its own pool can be refused, and so that
+ * a cleanup registered by a cleanup adds to the clear's budget. Several
  * threads may clear one pool at once; each only sees its own frames. */
 typedef struct ReleaseFrame ReleaseFrame;
 struct ReleaseFrame
 {
   CymemPool    *pool;
   ReleaseFrame *outer;
+  guint         budget;  /* cleanups this clear may still run */
 };
 static _Thread_local ReleaseFrame *releasing;
 
-static gboolean
-pool_is_releasing_here (CymemPool *self)
+static ReleaseFrame *
+pool_release_frame (CymemPool *self)
 {
   for (ReleaseFrame *frame = releasing; frame != NULL; frame = frame->outer)
     if (frame->pool == self)
-      return TRUE;
-  return FALSE;
+      return frame;
+  return NULL;
 }
 
-static void
-pool_release_all (CymemPool *self)
+#define REAP_BATCH 64
+
+/* Releases the memory of the blocks freed while the table was pinned, in
+ * batches so that no allocation is needed and the lock is held briefly. */
+static G_GNUC_NO_INLINE void
+pool_reap (CymemPool *self)
 {
-  ReleaseFrame frame = { self, releasing };
+  gpointer dead[REAP_BATCH];
+  guint n;
+
+  do
+    {
+      CYMEM_PERTURB ();
+      cymem_lock_acquire (&self->lock);
+      n = self->table.pins == 0 ? cymem_table_reap (&self->table, dead, REAP_BATCH) : 0;
+      cymem_lock_release (&self->lock);
+      for (guint i = 0; i < n; i++)
+        pool_block_free (dead[i], 0, self);
+    }
+  while (n == REAP_BATCH);
+}
+
+void
+cymem_pool_unpin_unlock (CymemPool *self)
+{
+  gboolean reap;
+
+  self->table.pins--;
+  reap = self->table.pins == 0 && self->table.n_dead > 0;
+  cymem_lock_release (&self->lock);
+
+  if (G_UNLIKELY (reap))
+    pool_reap (self);
+}
+
+/* Clear and finalize (see rule 4 of the protocol). A finalize runs every
+ * cleanup, however many there are: no other thread can add one then. */
+static void
+pool_release_all (CymemPool *self,
+                  gboolean   finalizing)
+{
+  ReleaseFrame frame = { self, releasing, 0 };
+  CymemTable blocks = CYMEM_TABLE_INIT;
 
   releasing = &frame;
 
-  for (;;)
+  cymem_lock_acquire (&self->lock);
+  self->table.pins++;
+  frame.budget = self->cleanups != NULL ? self->cleanups->len : 0;
+  while (self->cleanups != NULL && self->cleanups->len > 0 &&
+         (finalizing || frame.budget > 0))
     {
-      GArray *cleanups;
-      CymemTable blocks = CYMEM_TABLE_INIT;
-      gboolean done;
+      CymemCleanup cleanup = g_array_index (self->cleanups, CymemCleanup,
+                                            self->cleanups->len - 1);
 
-      cymem_lock_acquire (&self->lock);
-      cleanups = g_steal_pointer (&self->cleanups);
-      if (cleanups == NULL)
-        {
-          cymem_table_take (&blocks, &self->table);
-          self->size = 0;
-        }
+      g_array_set_size (self->cleanups, self->cleanups->len - 1);
+      if (frame.budget > 0)
+        frame.budget--;
       cymem_lock_release (&self->lock);
 
-      if (cleanups != NULL)
-        {
-          for (guint i = cleanups->len; i > 0; i--)
-            {
-              CymemCleanup *cleanup = &g_array_index (cleanups, CymemCleanup, i - 1);
-              cleanup->destroy (cleanup->data);
-            }
-          g_array_unref (cleanups);
-          continue;
-        }
+      CYMEM_PERTURB ();
+      cleanup.destroy (cleanup.data);
 
-      done = cymem_table_count (&blocks) == 0;
-      cymem_table_drain (&blocks, pool_block_free, self);
-      if (done)
-        break;
+      cymem_lock_acquire (&self->lock);
     }
+
+  /* Every cleanup this clear ran has returned. If none of any other clear
+   * is still running and nobody walks the pool, its blocks can go now;
+   * otherwise they are killed, and the last pin releases them. */
+  self->table.pins--;
+  if (self->table.pins == 0)
+    cymem_table_take (&blocks, &self->table);
+  else
+    cymem_table_kill_all (&self->table);
+  self->size = 0;
+  cymem_lock_release (&self->lock);
+
+  CYMEM_PERTURB ();
+  cymem_table_drain (&blocks, pool_block_free, self);
 
   releasing = frame.outer;
 }
@@ -221,7 +290,12 @@ cymem_pool_finalize (GObject *object)
 {
   CymemPool *self = (CymemPool *)object;
 
-  pool_release_all (self);
+  /* From here on the cleanups may call any function on the pool, which
+   * then works on it without taking references. */
+  __atomic_store_n (&self->finalizing, TRUE, __ATOMIC_RELAXED);
+  pool_release_all (self, TRUE);
+  g_warn_if_fail (self->table.pins == 0);
+  g_clear_pointer (&self->cleanups, g_array_unref);
 
   G_OBJECT_CLASS (cymem_pool_parent_class)->finalize (object);
 }
@@ -402,41 +476,122 @@ cymem_pool_new_with_allocator (CymemMallocFunc malloc_func,
   return self;
 }
 
-/* The slow path of allocation under a limit: the bytes are reserved under
- * the lock before the allocator is called, so that threads allocating at
- * once cannot overshoot the limit together. */
+/* Under a limit the bytes are reserved, under the lock, before the
+ * allocator is called, so that threads allocating at once cannot
+ * overshoot the limit together. */
 static G_GNUC_NO_INLINE CymemPoolStatus
-pool_alloc_limited (CymemPool *self,
-                    gsize      n_bytes,
-                    gpointer  *mem_out)
+pool_reserve (CymemPool *self,
+              gsize      n_bytes)
 {
-  gpointer mem;
+  CymemPoolStatus status = CYMEM_POOL_STATUS_OK;
 
   cymem_lock_acquire (&self->lock);
   if (n_bytes > cymem_pool_headroom_locked (self))
-    {
-      cymem_lock_release (&self->lock);
-      return CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
-    }
-  self->reserved += n_bytes;
+    status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+  else
+    self->reserved += n_bytes;
   cymem_lock_release (&self->lock);
 
-  mem = pool_block_new (self, n_bytes);
+  return status;
+}
 
+static G_GNUC_NO_INLINE void
+pool_unreserve (CymemPool *self,
+                gsize      n_bytes)
+{
   cymem_lock_acquire (&self->lock);
   self->reserved -= n_bytes;
-  if (mem != NULL)
-    {
-      cymem_table_insert (&self->table, mem, n_bytes);
-      self->size += n_bytes;
-      cymem_pool_note_growth_locked (self);
-    }
   cymem_lock_release (&self->lock);
+}
 
-  if (mem == NULL)
+G_ALWAYS_INLINE static inline CymemPoolStatus
+pool_block_new_checked (CymemPool *self,
+                        gsize      n_bytes,
+                        gpointer  *mem_out,
+                        gsize     *reserved)
+{
+  gpointer mem;
+
+  /* No allocator can provide more than half the address space (malloc
+   * refuses it too); failing here keeps such sizes away from it. */
+  if (G_UNLIKELY (n_bytes > G_MAXSSIZE))
     return CYMEM_POOL_STATUS_NO_MEMORY;
+
+  *reserved = 0;
+  if (G_UNLIKELY (__atomic_load_n (&self->limit, __ATOMIC_RELAXED) != 0))
+    {
+      if (pool_reserve (self, n_bytes) != CYMEM_POOL_STATUS_OK)
+        return CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+      *reserved = n_bytes;
+    }
+
+  mem = pool_block_new (self, n_bytes);
+  if (G_UNLIKELY (mem == NULL))
+    {
+      if (*reserved > 0)
+        pool_unreserve (self, *reserved);
+      return CYMEM_POOL_STATUS_NO_MEMORY;
+    }
+
   *mem_out = mem;
   return CYMEM_POOL_STATUS_OK;
+}
+
+/* A block that could not be recorded goes back to the allocator. */
+static G_GNUC_NO_INLINE CymemPoolStatus
+pool_record_failed (CymemPool       *self,
+                    gpointer         mem,
+                    CymemPoolStatus  status)
+{
+  cymem_lock_release (&self->lock);
+  pool_block_free (mem, 0, self);
+  return status;
+}
+
+G_ALWAYS_INLINE static inline CymemPoolStatus
+pool_record (CymemPool *self,
+             gpointer   mem,
+             gsize      n_bytes,
+             gsize      reserved)
+{
+  CYMEM_PERTURB ();
+  cymem_lock_acquire (&self->lock);
+  /* The limit is checked again: it may have been set or lowered since the
+   * block was allocated, and the size must never exceed the limit in force
+   * when a block is recorded. */
+  if (G_UNLIKELY (__atomic_load_n (&self->limit, __ATOMIC_RELAXED) != 0))
+    {
+      self->reserved -= reserved;
+      if (n_bytes > cymem_pool_headroom_locked (self))
+        return pool_record_failed (self, mem, CYMEM_POOL_STATUS_LIMIT_EXCEEDED);
+    }
+  else
+    self->reserved -= reserved;
+  if (G_UNLIKELY (!cymem_table_insert (&self->table, mem, n_bytes)))
+    return pool_record_failed (self, mem, CYMEM_POOL_STATUS_NO_MEMORY);
+  self->size += n_bytes;
+  cymem_pool_note_growth_locked (self);
+  cymem_lock_release (&self->lock);
+
+  return CYMEM_POOL_STATUS_OK;
+}
+
+CymemPoolStatus
+cymem_pool_block_new (CymemPool *self,
+                      gsize      n_bytes,
+                      gpointer  *mem,
+                      gsize     *reserved)
+{
+  return pool_block_new_checked (self, n_bytes, mem, reserved);
+}
+
+CymemPoolStatus
+cymem_pool_record (CymemPool *self,
+                   gpointer   mem,
+                   gsize      n_bytes,
+                   gsize      reserved)
+{
+  return pool_record (self, mem, n_bytes, reserved);
 }
 
 G_ALWAYS_INLINE static inline CymemPoolStatus
@@ -446,31 +601,19 @@ pool_alloc (CymemPool *self,
             gpointer  *mem_out)
 {
   gpointer mem;
-  gsize n_bytes;
+  gsize n_bytes, reserved;
+  CymemPoolStatus status;
 
   if (G_UNLIKELY (!g_size_checked_mul (&n_bytes, n_elements, element_size)))
     return CYMEM_POOL_STATUS_OVERFLOW;
-  /* No allocator can provide more than half the address space (malloc
-   * refuses it too); failing here keeps such sizes away from it. */
-  if (G_UNLIKELY (n_bytes > G_MAXSSIZE))
-    return CYMEM_POOL_STATUS_NO_MEMORY;
-  if (cymem_pool_in_own_foreach (self))
-    return CYMEM_POOL_STATUS_IN_FOREACH;
-  if (G_UNLIKELY (__atomic_load_n (&self->limit, __ATOMIC_RELAXED) != 0))
-    return pool_alloc_limited (self, n_bytes, mem_out);
 
-  mem = pool_block_new (self, n_bytes);
-  if (G_UNLIKELY (mem == NULL))
-    return CYMEM_POOL_STATUS_NO_MEMORY;
-
-  cymem_lock_acquire (&self->lock);
-  cymem_table_insert (&self->table, mem, n_bytes);
-  self->size += n_bytes;
-  cymem_pool_note_growth_locked (self);
-  cymem_lock_release (&self->lock);
-
-  *mem_out = mem;
-  return CYMEM_POOL_STATUS_OK;
+  status = pool_block_new_checked (self, n_bytes, &mem, &reserved);
+  if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
+    return status;
+  status = pool_record (self, mem, n_bytes, reserved);
+  if (G_LIKELY (status == CYMEM_POOL_STATUS_OK))
+    *mem_out = mem;
+  return status;
 }
 
 CymemPoolStatus
@@ -492,9 +635,7 @@ pool_alloc_failed (CymemPool       *self,
                    gboolean         fatal,
                    const char      *func)
 {
-  if (status == CYMEM_POOL_STATUS_IN_FOREACH)
-    cymem_pool_warn_status (self, status, func, NULL);
-  else if (!fatal)
+  if (!fatal)
     return;
   else if (status == CYMEM_POOL_STATUS_OVERFLOW)
     g_error ("%s: overflow allocating %" G_GSIZE_FORMAT "*%" G_GSIZE_FORMAT " bytes",
@@ -574,123 +715,99 @@ cymem_pool_try_alloc (CymemPool *pool,
   return mem;
 }
 
-/* The default allocator can resize in place, under the lock: libc's
- * realloc() never calls back into the pool. */
-static CymemPoolStatus
-pool_realloc_default (CymemPool *self,
-                      gpointer   mem,
-                      gsize      n_bytes,
-                      gpointer  *new_mem_out)
-{
-  gpointer new_mem;
-  gsize old_bytes;
-  gssize slot;
-
-  cymem_lock_acquire (&self->lock);
-  slot = cymem_table_find (&self->table, mem, &old_bytes);
-  if (slot < 0)
-    {
-      cymem_lock_release (&self->lock);
-      return CYMEM_POOL_STATUS_NOT_OWNED;
-    }
-  if (n_bytes > old_bytes && n_bytes - old_bytes > cymem_pool_headroom_locked (self))
-    {
-      cymem_lock_release (&self->lock);
-      return CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
-    }
-
-  new_mem = realloc (mem, MAX (n_bytes, 1));
-  if (new_mem == NULL)
-    {
-      /* The old block is untouched and still owned. */
-      cymem_lock_release (&self->lock);
-      return CYMEM_POOL_STATUS_NO_MEMORY;
-    }
-
-  if (n_bytes > old_bytes)
-    memset ((guint8 *)new_mem + old_bytes, 0, n_bytes - old_bytes);
-
-  cymem_table_update (&self->table, slot, new_mem, n_bytes);
-  self->size = self->size - old_bytes + n_bytes;
-  cymem_pool_note_growth_locked (self);
-  cymem_lock_release (&self->lock);
-
-  *new_mem_out = new_mem;
-  return CYMEM_POOL_STATUS_OK;
-}
-
-/* A custom allocator has no realloc, and is called without the lock held:
- * allocate, copy under the lock, free the old block outside it. */
-static CymemPoolStatus
-pool_realloc_custom (CymemPool *self,
-                     gpointer   mem,
-                     gsize      n_bytes,
-                     gpointer  *new_mem_out)
-{
-  gpointer new_mem;
-  gsize old_bytes;
-  gssize slot;
-  CymemPoolStatus status = CYMEM_POOL_STATUS_OK;
-
-  /* Checked first so that the allocator is never called for a foreign
-   * pointer, or for a block the limit would refuse. */
-  cymem_lock_acquire (&self->lock);
-  if (!cymem_table_lookup (&self->table, mem, &old_bytes))
-    status = CYMEM_POOL_STATUS_NOT_OWNED;
-  else if (n_bytes > old_bytes && n_bytes - old_bytes > cymem_pool_headroom_locked (self))
-    status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
-  cymem_lock_release (&self->lock);
-  if (status != CYMEM_POOL_STATUS_OK)
-    return status;
-
-  new_mem = self->malloc_func (MAX (n_bytes, 1));
-  if (new_mem == NULL)
-    return CYMEM_POOL_STATUS_NO_MEMORY;
-
-  /* Other threads may have changed the pool meanwhile: check again. */
-  cymem_lock_acquire (&self->lock);
-  slot = cymem_table_find (&self->table, mem, &old_bytes);
-  if (slot < 0)
-    status = CYMEM_POOL_STATUS_NOT_OWNED;
-  else if (n_bytes > old_bytes && n_bytes - old_bytes > cymem_pool_headroom_locked (self))
-    status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
-  if (status != CYMEM_POOL_STATUS_OK)
-    {
-      cymem_lock_release (&self->lock);
-      self->free_func (new_mem);
-      return status;
-    }
-  memcpy (new_mem, mem, MIN (old_bytes, n_bytes));
-  if (n_bytes > old_bytes)
-    memset ((guint8 *)new_mem + old_bytes, 0, n_bytes - old_bytes);
-  cymem_table_update (&self->table, slot, new_mem, n_bytes);
-  self->size = self->size - old_bytes + n_bytes;
-  cymem_pool_note_growth_locked (self);
-  cymem_lock_release (&self->lock);
-
-  self->free_func (mem);
-
-  *new_mem_out = new_mem;
-  return CYMEM_POOL_STATUS_OK;
-}
-
+/* Resizing follows the protocol: the new block is allocated and the old
+ * contents copied with the lock dropped and the table pinned (so the old
+ * block cannot be released meanwhile, even if another thread frees it),
+ * then the entry is switched to the new block under the lock, if the old
+ * one is still owned and the limit still allows it. The old block goes
+ * back to the allocator at once, or dead to the table if another pin is
+ * held. Both allocators take this path: libc's realloc() would release the
+ * old block in place, under a reader's feet. */
 CymemPoolStatus
 cymem_pool_realloc_internal (CymemPool *self,
                              gpointer   mem,
                              gsize      n_bytes,
-                             gpointer  *new_mem)
+                             gpointer  *new_mem_out)
 {
-  if (cymem_pool_in_own_foreach (self))
-    return CYMEM_POOL_STATUS_IN_FOREACH;
-  if (G_UNLIKELY (n_bytes > G_MAXSSIZE))
-    {
-      gboolean owned = cymem_pool_owns (self, mem);
-      return owned ? CYMEM_POOL_STATUS_NO_MEMORY : CYMEM_POOL_STATUS_NOT_OWNED;
-    }
-  if (self->malloc_func == NULL)
-    return pool_realloc_default (self, mem, n_bytes, new_mem);
+  gpointer new_mem, release = NULL;
+  gsize old_bytes, grow = 0;
+  gssize slot;
+  CymemPoolStatus status = CYMEM_POOL_STATUS_OK;
+
+  cymem_lock_acquire (&self->lock);
+  if (!cymem_table_lookup (&self->table, mem, &old_bytes))
+    status = CYMEM_POOL_STATUS_NOT_OWNED;
+  else if (G_UNLIKELY (n_bytes > G_MAXSSIZE))
+    status = CYMEM_POOL_STATUS_NO_MEMORY;
   else
-    return pool_realloc_custom (self, mem, n_bytes, new_mem);
+    {
+      grow = n_bytes > old_bytes ? n_bytes - old_bytes : 0;
+      if (grow > cymem_pool_headroom_locked (self))
+        status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+    }
+  if (status != CYMEM_POOL_STATUS_OK)
+    {
+      cymem_lock_release (&self->lock);
+      return status;
+    }
+  /* Reserved only under a limit, where it counts. */
+  if (self->limit == 0)
+    grow = 0;
+  self->reserved += grow;
+  self->table.pins++;
+  cymem_lock_release (&self->lock);
+
+  CYMEM_PERTURB ();
+  new_mem = pool_block_new (self, n_bytes);
+  if (new_mem != NULL)
+    memcpy (new_mem, mem, MIN (old_bytes, n_bytes));
+  CYMEM_PERTURB ();
+
+  cymem_lock_acquire (&self->lock);
+  self->reserved -= grow;
+  if (new_mem == NULL)
+    status = CYMEM_POOL_STATUS_NO_MEMORY;
+  else if ((slot = cymem_table_find (&self->table, mem, NULL)) < 0)
+    status = CYMEM_POOL_STATUS_NOT_OWNED;  /* freed, stolen or resized meanwhile */
+  else if (n_bytes > old_bytes && n_bytes - old_bytes > cymem_pool_headroom_locked (self))
+    status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+  else if (self->table.pins > 1)
+    {
+      /* Someone may be reading the old block: it stays, dead, until the
+       * last pin goes. Its entry needs room first. */
+      if (!cymem_table_reserve (&self->table, 1))
+        status = CYMEM_POOL_STATUS_NO_MEMORY;
+      else
+        {
+          cymem_table_update (&self->table, cymem_table_find (&self->table, mem, NULL),
+                              new_mem, n_bytes);
+          cymem_table_insert (&self->table, mem, old_bytes);
+          cymem_table_kill (&self->table, cymem_table_find (&self->table, mem, NULL));
+        }
+    }
+  else
+    {
+      cymem_table_update (&self->table, slot, new_mem, n_bytes);
+      release = mem;
+    }
+  if (status == CYMEM_POOL_STATUS_OK)
+    {
+      self->size = self->size - old_bytes + n_bytes;
+      cymem_pool_note_growth_locked (self);
+    }
+  cymem_pool_unpin_unlock (self);
+
+  if (status != CYMEM_POOL_STATUS_OK)
+    {
+      if (new_mem != NULL)
+        pool_block_free (new_mem, n_bytes, self);
+      return status;
+    }
+  if (release != NULL)
+    pool_block_free (release, old_bytes, self);
+
+  *new_mem_out = new_mem;
+  return CYMEM_POOL_STATUS_OK;
 }
 
 static gpointer
@@ -708,7 +825,6 @@ pool_realloc (CymemPool   *self,
     case CYMEM_POOL_STATUS_OK:
       break;
     case CYMEM_POOL_STATUS_NOT_OWNED:
-    case CYMEM_POOL_STATUS_IN_FOREACH:
       cymem_pool_warn_status (self, status, func, mem);
       break;
     case CYMEM_POOL_STATUS_LIMIT_EXCEEDED:
@@ -821,11 +937,19 @@ cymem_pool_free_internal (CymemPool *self,
   gsize n_bytes;
   gboolean owned;
 
-  if (cymem_pool_in_own_foreach (self))
-    return CYMEM_POOL_STATUS_IN_FOREACH;
-
   cymem_lock_acquire (&self->lock);
-  owned = cymem_table_remove (&self->table, mem, &n_bytes);
+  if (G_LIKELY (self->table.pins == 0))
+    owned = cymem_table_remove (&self->table, mem, &n_bytes);
+  else
+    {
+      /* Pinned: the block leaves the index now, its memory later. */
+      gssize slot = cymem_table_find (&self->table, mem, &n_bytes);
+
+      owned = slot >= 0;
+      if (owned)
+        cymem_table_kill (&self->table, slot);
+      mem = NULL;
+    }
   if (owned)
     self->size -= n_bytes;
   cymem_lock_release (&self->lock);
@@ -833,7 +957,8 @@ cymem_pool_free_internal (CymemPool *self,
   if (!owned)
     return CYMEM_POOL_STATUS_NOT_OWNED;
 
-  pool_block_free (mem, n_bytes, self);
+  if (mem != NULL)
+    pool_block_free (mem, n_bytes, self);
   return CYMEM_POOL_STATUS_OK;
 }
 
@@ -853,13 +978,13 @@ gboolean
 cymem_pool_owns (CymemPool     *pool,
                  gconstpointer  mem)
 {
-  gboolean owned, locked;
+  gboolean owned;
 
   g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), FALSE);
 
-  locked = cymem_pool_lock_for_read (pool);
+  cymem_lock_acquire (&pool->lock);
   owned = cymem_table_lookup (&pool->table, mem, NULL);
-  cymem_pool_unlock_for_read (pool, locked);
+  cymem_lock_release (&pool->lock);
 
   return owned;
 }
@@ -881,13 +1006,13 @@ cymem_pool_get_block_size (CymemPool     *pool,
                            gconstpointer  mem)
 {
   gsize n_bytes = 0;
-  gboolean owned, locked;
+  gboolean owned;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
 
-  locked = cymem_pool_lock_for_read (pool);
+  cymem_lock_acquire (&pool->lock);
   owned = cymem_table_lookup (&pool->table, mem, &n_bytes);
-  cymem_pool_unlock_for_read (pool, locked);
+  cymem_lock_release (&pool->lock);
 
   if (!owned)
     cymem_pool_warn_status (pool, CYMEM_POOL_STATUS_NOT_OWNED, G_STRFUNC, mem);
@@ -909,13 +1034,12 @@ gsize
 cymem_pool_get_size (CymemPool *pool)
 {
   gsize size;
-  gboolean locked;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
 
-  locked = cymem_pool_lock_for_read (pool);
+  cymem_lock_acquire (&pool->lock);
   size = pool->size;
-  cymem_pool_unlock_for_read (pool, locked);
+  cymem_lock_release (&pool->lock);
 
   return size;
 }
@@ -934,13 +1058,12 @@ guint
 cymem_pool_get_n_allocations (CymemPool *pool)
 {
   guint count;
-  gboolean locked;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
 
-  locked = cymem_pool_lock_for_read (pool);
+  cymem_lock_acquire (&pool->lock);
   count = cymem_table_count (&pool->table);
-  cymem_pool_unlock_for_read (pool, locked);
+  cymem_lock_release (&pool->lock);
 
   return count;
 }
@@ -978,14 +1101,13 @@ cymem_pool_set_limit (CymemPool *pool,
                       guint64    limit)
 {
   guint64 old;
-  gboolean locked;
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
 
-  locked = cymem_pool_lock_for_read (pool);
+  cymem_lock_acquire (&pool->lock);
   old = pool->limit;
   __atomic_store_n (&pool->limit, limit, __ATOMIC_RELAXED);
-  cymem_pool_unlock_for_read (pool, locked);
+  cymem_lock_release (&pool->lock);
 
   if (old != limit)
     g_object_notify_by_pspec (G_OBJECT (pool), properties[PROP_LIMIT]);
@@ -1005,13 +1127,12 @@ guint64
 cymem_pool_get_peak_size (CymemPool *pool)
 {
   guint64 peak;
-  gboolean locked;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
 
-  locked = cymem_pool_lock_for_read (pool);
+  cymem_lock_acquire (&pool->lock);
   peak = pool->peak_size;
-  cymem_pool_unlock_for_read (pool, locked);
+  cymem_lock_release (&pool->lock);
 
   return peak;
 }
@@ -1027,13 +1148,12 @@ cymem_pool_get_peak_size (CymemPool *pool)
 void
 cymem_pool_reset_peak_size (CymemPool *pool)
 {
-  gboolean locked;
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
 
-  locked = cymem_pool_lock_for_read (pool);
+  cymem_lock_acquire (&pool->lock);
   pool->peak_size = pool->size;
-  cymem_pool_unlock_for_read (pool, locked);
+  cymem_lock_release (&pool->lock);
 }
 
 /**
@@ -1042,12 +1162,13 @@ cymem_pool_reset_peak_size (CymemPool *pool)
  * @func: (scope call): the function to call for each block
  * @user_data: data to pass to @func
  *
- * Calls @func for each block @pool owns, oldest first, with the pool locked:
- * other threads that use the pool wait until it returns. From inside @func,
- * on the same thread, the pool can be read ([method@Cymem.Pool.owns],
- * [method@Cymem.Pool.get_block_size], the block contents...) but any call
- * that would change it (alloc, realloc, free, clear, own, steal...) is
- * refused with a critical warning instead of corrupting the walk.
+ * Calls @func for each block @pool owns, oldest first. The pool is not
+ * locked while @func runs: @func, and other threads, may use this pool and
+ * others freely (allocate, free, steal, clear, walk again...). Blocks
+ * freed or stolen before the walk reaches them are not visited; blocks
+ * added during the walk may or may not be. A block passed to @func stays
+ * readable until @func returns, even if it is freed meanwhile by @func or
+ * another thread (its memory is released once the walk is over).
  *
  * Since: 1.0
  */
@@ -1056,30 +1177,45 @@ cymem_pool_foreach (CymemPool      *pool,
                     CymemBlockFunc  func,
                     gpointer        user_data)
 {
-  gboolean nested;
+  gboolean held;
+  guint end;
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
   g_return_if_fail (func != NULL);
 
-  /* Held, so that @func cannot finalize the pool by dropping a reference. */
-  g_object_ref (pool);
+  /* So that @func cannot finalize the pool under the walk. */
+  held = cymem_pool_hold (pool);
 
-  nested = cymem_pool_in_own_foreach (pool);
-  if (!nested)
+  cymem_lock_acquire (&pool->lock);
+  pool->table.pins++;
+  end = pool->table.n_entries;
+  cymem_lock_release (&pool->lock);
+
+  /* Entries do not move while the table is pinned: the walk goes by index,
+   * and checks each entry is still live just before visiting it. */
+  for (guint i = 0; i < end; i++)
     {
+      gpointer mem = NULL;
+      gsize n_bytes = 0;
+      gint state;
+
       cymem_lock_acquire (&pool->lock);
-      __atomic_store_n (&pool->foreach_thread, g_thread_self (), __ATOMIC_RELAXED);
-    }
-
-  cymem_table_foreach (&pool->table, func, user_data);
-
-  if (!nested)
-    {
-      __atomic_store_n (&pool->foreach_thread, NULL, __ATOMIC_RELAXED);
+      state = cymem_table_entry_at (&pool->table, i, &mem, &n_bytes);
       cymem_lock_release (&pool->lock);
+
+      if (state < 0)
+        break;
+      if (state > 0)
+        {
+          CYMEM_PERTURB ();
+          func (mem, n_bytes, user_data);
+        }
     }
 
-  g_object_unref (pool);
+  cymem_lock_acquire (&pool->lock);
+  cymem_pool_unpin_unlock (pool);
+
+  cymem_pool_unhold (pool, held);
 }
 
 /**
@@ -1095,22 +1231,25 @@ cymem_pool_foreach (CymemPool      *pool,
  * [method@Cymem.Pool.new_child] are cleanups too: they die before any block
  * of their parent is freed.
  *
+ * With other threads, clear is bounded: it runs the cleanups the pool had
+ * when it was called plus those its own cleanups add, and frees the blocks
+ * the pool holds once they have run; what other threads add meanwhile may
+ * stay. While cleanups of the pool run on any thread, or another thread
+ * walks it, no block of the pool is released: the pool looks empty at once,
+ * and the memory goes when the last of them is done.
+ *
  * Since: 1.0
  */
 void
 cymem_pool_clear (CymemPool *pool)
 {
+  gboolean held;
+
   g_return_if_fail (CYMEM_IS_POOL (pool));
 
-  if (cymem_pool_in_own_foreach (pool))
-    {
-      cymem_pool_warn_status (pool, CYMEM_POOL_STATUS_IN_FOREACH, G_STRFUNC, NULL);
-      return;
-    }
-
-  /* From one of the pool's own cleanups: clearing again would free blocks
-   * that the remaining cleanups may still read. */
-  if (pool_is_releasing_here (pool))
+  /* From one of the pool's own cleanups: clearing again would run the
+   * cleanups still pending out of order. */
+  if (pool_release_frame (pool) != NULL)
     {
       g_critical ("%s: pool %p is already being cleared or finalized on this "
                   "thread (a cleanup cannot clear its own pool); nothing was done",
@@ -1118,7 +1257,10 @@ cymem_pool_clear (CymemPool *pool)
       return;
     }
 
-  pool_release_all (pool);
+  /* A cleanup may drop the pool's last reference. */
+  held = cymem_pool_hold (pool);
+  pool_release_all (pool, FALSE);
+  cymem_pool_unhold (pool, held);
 }
 
 /**
@@ -1130,8 +1272,6 @@ cymem_pool_clear (CymemPool *pool)
  * Makes @pool responsible for @data: when the pool is cleared or finalized
  * it calls `destroy (data)`. Cleanups run last-in-first-out and before any
  * block of the pool is freed, so @destroy may still read pool memory.
- * Called from inside the pool's own [method@Cymem.Pool.foreach] it is
- * refused with a critical warning, and @data stays the caller's.
  *
  * Since: 1.0
  */
@@ -1141,22 +1281,41 @@ cymem_pool_own (CymemPool      *pool,
                 GDestroyNotify  destroy)
 {
   CymemCleanup cleanup = { data, destroy };
+  ReleaseFrame *frame;
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
   g_return_if_fail (destroy != NULL);
-
-  if (cymem_pool_in_own_foreach (pool))
-    {
-      /* Refused: @data stays the caller's. */
-      cymem_pool_warn_status (pool, CYMEM_POOL_STATUS_IN_FOREACH, G_STRFUNC, NULL);
-      return;
-    }
 
   cymem_lock_acquire (&pool->lock);
   if (pool->cleanups == NULL)
     pool->cleanups = g_array_new (FALSE, FALSE, sizeof (CymemCleanup));
   g_array_append_val (pool->cleanups, cleanup);
   cymem_lock_release (&pool->lock);
+
+  /* Registered by a cleanup of a clear of this pool on this thread: that
+   * clear runs it too. */
+  frame = pool_release_frame (pool);
+  if (frame != NULL)
+    frame->budget++;
+}
+
+/* TRUE if @ancestor is @pool or owns it, directly or through other pools. */
+gboolean
+cymem_pool_has_ancestor_or_self (CymemPool *pool,
+                                 CymemPool *ancestor)
+{
+  for (CymemPool *p = pool; p != NULL; )
+    {
+      CymemPool *parent;
+
+      if (p == ancestor)
+        return TRUE;
+      cymem_lock_acquire (&p->lock);
+      parent = p->parent;
+      cymem_lock_release (&p->lock);
+      p = parent;
+    }
+  return FALSE;
 }
 
 /**
@@ -1166,7 +1325,9 @@ cymem_pool_own (CymemPool      *pool,
  *
  * Makes @pool hold a reference to @object until the pool is cleared or
  * finalized, with the same ordering as [method@Cymem.Pool.own]. A pool that
- * owns other pools forms a hierarchy. A pool cannot own itself.
+ * owns other pools forms a hierarchy. A pool cannot own itself, nor a pool
+ * that owns it (a cycle nothing could free): both are refused with a
+ * critical warning.
  *
  * Since: 1.0
  */
@@ -1178,10 +1339,17 @@ cymem_pool_own_object (CymemPool *pool,
   g_return_if_fail (G_IS_OBJECT (object));
   g_return_if_fail (object != (gpointer)pool);
 
-  /* Checked before taking the reference, so a refusal leaks nothing. */
-  if (cymem_pool_in_own_foreach (pool))
+  if (CYMEM_IS_POOL (object))
     {
-      cymem_pool_warn_status (pool, CYMEM_POOL_STATUS_IN_FOREACH, G_STRFUNC, NULL);
+      CymemPool *child = object;
+
+      if (cymem_pool_has_ancestor_or_self (pool, child))
+        {
+          g_critical ("%s: pool %p owns pool %p already; owning it back would "
+                      "form a cycle that is never freed", G_STRFUNC, object, pool);
+          return;
+        }
+      cymem_pool_adopt (pool, g_object_ref (child));
       return;
     }
 
@@ -1201,8 +1369,11 @@ cymem_pool_own_object (CymemPool *pool,
  * pool this way: attaching a different pool to it is refused with a critical
  * warning, and attaching the same pool again changes nothing.
  *
- * Owner and pool must not form a cycle (the pool owning its owner through
- * [method@Cymem.Pool.own_object]): neither would ever be freed.
+ * Owner and pool must not form a cycle: attaching a pool to itself, or to
+ * a pool it owns (such as one of its children), is refused with a
+ * critical warning. A cycle through other objects (the pool owning its
+ * owner through [method@Cymem.Pool.own_object]) cannot be detected: neither
+ * would ever be freed.
  *
  * Since: 1.0
  */
@@ -1214,6 +1385,20 @@ cymem_pool_attach (CymemPool *pool,
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
   g_return_if_fail (G_IS_OBJECT (owner));
+
+  if (CYMEM_IS_POOL (owner) && cymem_pool_has_ancestor_or_self (CYMEM_POOL (owner), pool))
+    {
+      g_critical ("%s: pool %p cannot be attached to %s: it owns it, and the "
+                  "cycle would never be freed", G_STRFUNC, pool,
+                  (gpointer) owner == (gpointer) pool ? "itself" : "a pool");
+      return;
+    }
+  if (__atomic_load_n (&pool->finalizing, __ATOMIC_RELAXED))
+    {
+      g_critical ("%s: pool %p is being finalized and cannot be attached",
+                  G_STRFUNC, pool);
+      return;
+    }
 
   g_object_ref (pool);
   if (g_object_replace_qdata (owner, cymem_pool_owner_quark (),

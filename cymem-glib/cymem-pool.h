@@ -80,8 +80,9 @@ typedef void (*CymemAddressFunc) (guintptr address,
  * @CYMEM_POOL_ERROR_NO_MEMORY: the size overflows or the allocator failed
  * @CYMEM_POOL_ERROR_LIMIT_EXCEEDED: the block would take the pool over its
  *   [property@Cymem.Pool:limit]
- * @CYMEM_POOL_ERROR_IN_FOREACH: the call would change the pool from inside
- *   its own [method@Cymem.Pool.foreach]
+ * @CYMEM_POOL_ERROR_IN_FOREACH: no longer reported: until 1.2 a change to
+ *   a pool from inside its own [method@Cymem.Pool.foreach] was refused with
+ *   it; every call is allowed there now. Kept for ABI compatibility.
  * @CYMEM_POOL_ERROR_DIFFERENT_ALLOCATORS: a block cannot move between pools
  *   with different allocators
  *
@@ -125,11 +126,11 @@ CymemPool *cymem_pool_new_with_allocator (CymemMallocFunc  malloc_func,
 CYMEM_AVAILABLE_IN_1_0
 gpointer   cymem_pool_alloc              (CymemPool       *pool,
                                           gsize            n_elements,
-                                          gsize            element_size) G_GNUC_MALLOC;
+                                          gsize            element_size);
 CYMEM_AVAILABLE_IN_1_0
 gpointer   cymem_pool_try_alloc          (CymemPool       *pool,
                                           gsize            n_elements,
-                                          gsize            element_size) G_GNUC_MALLOC;
+                                          gsize            element_size);
 CYMEM_AVAILABLE_IN_1_0
 gpointer   cymem_pool_realloc            (CymemPool       *pool,
                                           gpointer         mem,

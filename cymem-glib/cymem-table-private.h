@@ -15,6 +15,12 @@
  * were removed; `slots` is an open-addressing index (linear probing, at most
  * half full) from an address to its entry. The lookups and the common cases
  * of insert and remove are inline here, since they sit on every allocation.
+ *
+ * While the table is pinned (walkers or cleanups running, see the protocol
+ * in cymem-pool.c) a freed block is not removed but *killed*: it leaves the
+ * index, so nobody finds it, but keeps its entry, flagged dead, so that its
+ * memory is released only when the last pin goes (cymem_table_reap()). No
+ * entry moves while the table is pinned, so a walk by index stays valid.
  */
 
 #pragma once
@@ -26,14 +32,19 @@ G_BEGIN_DECLS
 typedef struct
 {
   gpointer mem;      /* NULL marks a hole left by a removal */
-  gsize    n_bytes;
+  gsize    n_bytes;  /* with CYMEM_TABLE_DEAD set for a killed block */
 } CymemTableEntry;
+
+/* Sizes never exceed G_MAXSSIZE, so the top bit is free for the flag. */
+#define CYMEM_TABLE_DEAD (((gsize) 1) << (sizeof (gsize) * 8 - 1))
 
 typedef struct
 {
   CymemTableEntry *entries;     /* allocation order */
   guint            n_entries;   /* used, holes included */
-  guint            n_holes;
+  guint            n_holes;     /* dead entries included */
+  guint            n_dead;
+  guint            pins;        /* while nonzero: kill, do not remove; no compaction */
   guint            entries_capacity;
 
   guint32         *slots;       /* entry index + 1, or 0 for empty */
@@ -47,10 +58,10 @@ typedef void (*CymemTableFunc) (gpointer mem,
                                 gsize    n_bytes,
                                 gpointer user_data);
 
-#define CYMEM_TABLE_INIT { NULL, 0, 0, 0, NULL, 0, 64, 0 }
+#define CYMEM_TABLE_INIT { NULL, 0, 0, 0, 0, 0, NULL, 0, 64, 0 }
 
 /* Slow paths, in cymem-table.c. */
-void     cymem_table_insert_slow (CymemTable    *table,
+gboolean cymem_table_insert_slow (CymemTable    *table,
                                   gpointer       mem,
                                   gsize          n_bytes);
 void     cymem_table_unindex     (CymemTable    *table,
@@ -67,6 +78,14 @@ void     cymem_table_foreach     (CymemTable    *table,
 void     cymem_table_drain       (CymemTable    *table,
                                   CymemTableFunc func,
                                   gpointer       user_data);
+void     cymem_table_kill        (CymemTable    *table,
+                                  gssize         slot);
+void     cymem_table_kill_all    (CymemTable    *table);
+guint    cymem_table_reap        (CymemTable    *table,
+                                  gpointer      *out,
+                                  guint          max);
+gboolean cymem_table_reserve     (CymemTable    *table,
+                                  guint          n_more);
 
 /* Fibonacci hashing: the top bits of the product mix every address bit, so
  * the low bits that alignment keeps at zero do not matter. */
@@ -120,8 +139,9 @@ cymem_table_lookup (const CymemTable *table,
   return cymem_table_find (table, mem, n_bytes) >= 0;
 }
 
-/* Records @mem, which must not be in the table yet. */
-static inline void
+/* Records @mem, which must not be in the table yet. Returns FALSE, and
+ * changes nothing, if the table could not grow. */
+static inline gboolean
 cymem_table_insert (CymemTable *table,
                     gpointer    mem,
                     gsize       n_bytes)
@@ -132,10 +152,7 @@ cymem_table_insert (CymemTable *table,
   /* The fast path needs room for the entry and an index under half full. */
   if (G_UNLIKELY (table->n_entries == table->entries_capacity ||
                   cymem_table_count (table) >= table->max_live))
-    {
-      cymem_table_insert_slow (table, mem, n_bytes);
-      return;
-    }
+    return cymem_table_insert_slow (table, mem, n_bytes);
 
   entry = table->n_entries++;
   table->entries[entry].mem = mem;
@@ -145,6 +162,28 @@ cymem_table_insert (CymemTable *table,
   for (i = cymem_table_home (table, mem); table->slots[i] != 0; i = (i + 1) & mask)
     ;
   table->slots[i] = entry + 1;
+  return TRUE;
+}
+
+/* The entry at @index in allocation order, for a walk that drops the lock
+ * between entries: -1 past the end, 0 for a hole or a dead block, 1 for a
+ * live block (then *@mem and *@n_bytes are set). */
+static inline gint
+cymem_table_entry_at (const CymemTable *table,
+                      guint             index,
+                      gpointer         *mem,
+                      gsize            *n_bytes)
+{
+  const CymemTableEntry *entry;
+
+  if (index >= table->n_entries)
+    return -1;
+  entry = &table->entries[index];
+  if (entry->mem == NULL || (entry->n_bytes & CYMEM_TABLE_DEAD) != 0)
+    return 0;
+  *mem = entry->mem;
+  *n_bytes = entry->n_bytes;
+  return 1;
 }
 
 /* Forgets @mem; returns FALSE, changing nothing, if it is not in the table. */

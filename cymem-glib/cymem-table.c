@@ -35,13 +35,14 @@
 
 /* --- storage for the two arrays ---
  *
- * Arrays under 1 KiB come from GSlice; larger ones are mapped directly. Both
- * keep them off glibc's heap, where a malloc request from 1 KiB up, or the
- * free of a chunk that coalesces into 64 KiB, makes glibc consolidate its
- * fast free lists, after which every small malloc of the program is slower:
- * in the alloc-then-teardown benchmark that cost 170 instructions a block.
- * (From GLib 2.76 GSlice is plain malloc again; the small arrays then share
- * the heap, which only matters to pools of under 64 blocks.) Released mappings are kept in a small process-wide cache, bounded
+ * Arrays under 1 KiB come from malloc; larger ones are mapped directly, off
+ * glibc's heap, where a malloc request from 1 KiB up, or the free of a chunk
+ * that coalesces into 64 KiB, makes glibc consolidate its fast free lists,
+ * after which every small malloc of the program is slower: in the
+ * alloc-then-teardown benchmark that cost 170 instructions a block. (They
+ * came from GSlice until 1.0, but g_slice_alloc() aborts where the pool
+ * must report a failure; GLib 2.76 made GSlice plain malloc anyway.)
+ * Released mappings are kept in a small process-wide cache, bounded
  * in count and bytes, because a fresh mapping costs a page fault per 4 KiB
  * on first touch (measured here: more than the whole malloc of the blocks
  * those pages index), where a cached one only needs zeroing. */
@@ -96,9 +97,7 @@ map_new (gsize    n_bytes,
 
   /* Fresh mappings are zero-filled. */
   mem = mmap (NULL, n_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED)
-    g_error ("%s: failed to map %" G_GSIZE_FORMAT " bytes", G_STRLOC, n_bytes);
-  return mem;
+  return mem == MAP_FAILED ? NULL : mem;
 }
 
 static void
@@ -132,14 +131,16 @@ map_free (gpointer mem,
 #define IS_MAPPED(n_bytes) ((n_bytes) >= ((gsize) 1 << MAP_MIN_SHIFT))
 #else
 #define IS_MAPPED(n_bytes) FALSE
-#define map_new(n, zero) g_malloc0 (n)
+#define map_new(n, zero) g_try_malloc0 (n)
 #define map_free(mem, n) g_free (mem)
 #endif
 
+/* The table's own storage may fail to allocate like any block: every
+ * function that allocates returns NULL then, and the table is unchanged. */
 static gpointer
 array_alloc0 (gsize n_bytes)
 {
-  return IS_MAPPED (n_bytes) ? map_new (n_bytes, TRUE) : g_slice_alloc0 (n_bytes);
+  return IS_MAPPED (n_bytes) ? map_new (n_bytes, TRUE) : calloc (1, n_bytes);
 }
 
 static void
@@ -151,9 +152,10 @@ array_free (gpointer mem,
   if (IS_MAPPED (n_bytes))
     map_free (mem, n_bytes);
   else
-    g_slice_free1 (n_bytes, mem);
+    free (mem);
 }
 
+/* Returns the resized array, or NULL with @mem untouched. */
 static gpointer
 array_resize (gpointer mem,
               gsize    old_bytes,
@@ -166,16 +168,16 @@ array_resize (gpointer mem,
     {
       /* The kernel moves the pages; nothing is copied. */
       resized = mremap (mem, old_bytes, new_bytes, MREMAP_MAYMOVE);
-      if (resized == MAP_FAILED)
-        g_error ("%s: failed to map %" G_GSIZE_FORMAT " bytes", G_STRLOC, new_bytes);
-      return resized;
+      return resized == MAP_FAILED ? NULL : resized;
     }
 #endif
 
   /* The entries past the used ones are never read: no need to zero. */
-  resized = IS_MAPPED (new_bytes) ? map_new (new_bytes, FALSE) : g_slice_alloc (new_bytes);
+  resized = IS_MAPPED (new_bytes) ? map_new (new_bytes, FALSE) : malloc (new_bytes);
+  if (resized == NULL)
+    return NULL;
   if (old_bytes > 0)
-    memcpy (resized, mem, old_bytes);
+    memcpy (resized, mem, MIN (old_bytes, new_bytes));
   array_free (mem, old_bytes);
   return resized;
 }
@@ -229,31 +231,45 @@ cymem_table_unindex (CymemTable *table,
   table->slots[i] = 0;
 }
 
-static void
+static inline gboolean
+entry_is_live (const CymemTableEntry *entry)
+{
+  return entry->mem != NULL && (entry->n_bytes & CYMEM_TABLE_DEAD) == 0;
+}
+
+/* Builds a new index for @n_live entries; FALSE, leaving the old one, if
+ * it cannot be allocated. */
+static gboolean
 rebuild_index (CymemTable *table,
                guint       n_live)
 {
   gsize n_slots = MIN_SLOTS;
   guint shift = 64;
+  guint32 *slots;
 
   while (n_slots < (gsize) n_live * 2)
     n_slots *= 2;
   for (gsize s = n_slots; s > 1; s >>= 1)
     shift--;
 
+  slots = array_alloc0 (n_slots * sizeof (guint32));
+  if (slots == NULL)
+    return FALSE;
   array_free (table->slots, slots_bytes (table));
-  table->slots = array_alloc0 (n_slots * sizeof (guint32));
+  table->slots = slots;
   table->slots_mask = n_slots - 1;
   table->slots_shift = shift;
   table->max_live = n_slots / 2;
 
   for (guint e = 0; e < table->n_entries; e++)
-    if (table->entries[e].mem != NULL)
+    if (entry_is_live (&table->entries[e]))
       index_entry (table, e);
+  return TRUE;
 }
 
-/* Squeezes the holes out of the entries, keeping allocation order. */
-static void
+/* Squeezes the holes (not the dead entries) out of the entries, keeping
+ * allocation order. */
+static gboolean
 compact (CymemTable *table)
 {
   guint out = 0;
@@ -263,11 +279,54 @@ compact (CymemTable *table)
       table->entries[out++] = table->entries[e];
 
   table->n_entries = out;
-  table->n_holes = 0;
-  rebuild_index (table, out + 1);
+  table->n_holes = table->n_dead;
+  /* The live entries are as many as before: the index is reused in place,
+   * so that compaction cannot fail. */
+  memset (table->slots, 0, slots_bytes (table));
+  for (guint e = 0; e < table->n_entries; e++)
+    if (entry_is_live (&table->entries[e]))
+      index_entry (table, e);
+  return TRUE;
 }
 
-void
+/* Makes room for @n_more entries without another allocation. */
+gboolean
+cymem_table_reserve (CymemTable *table,
+                     guint       n_more)
+{
+  guint needed;
+
+  if (n_more > G_MAXUINT32 / 4 - table->n_entries)
+    return FALSE;
+  needed = table->n_entries + n_more;
+
+  if (needed > table->entries_capacity &&
+      table->pins == 0 && table->n_entries > 0 &&
+      table->n_holes - table->n_dead >= table->n_entries / 2)
+    compact (table);
+
+  if (needed > table->entries_capacity)
+    {
+      guint capacity = MAX (MIN_ENTRIES, table->entries_capacity * 2);
+      gpointer entries;
+
+      while (capacity < needed)
+        capacity *= 2;
+      entries = array_resize (table->entries,
+                              table->entries_capacity * sizeof (CymemTableEntry),
+                              capacity * sizeof (CymemTableEntry));
+      if (entries == NULL)
+        return FALSE;
+      table->entries = entries;
+      table->entries_capacity = capacity;
+    }
+
+  if (cymem_table_count (table) + n_more > table->max_live)
+    return rebuild_index (table, cymem_table_count (table) + n_more);
+  return TRUE;
+}
+
+gboolean
 cymem_table_insert_slow (CymemTable *table,
                          gpointer    mem,
                          gsize       n_bytes)
@@ -276,30 +335,14 @@ cymem_table_insert_slow (CymemTable *table,
 
   g_assert (mem != NULL);
 
-  if (table->n_entries == table->entries_capacity)
-    {
-      if (table->n_entries > 0 && table->n_holes >= table->n_entries / 2)
-        compact (table);
-      else
-        {
-          guint capacity = MAX (MIN_ENTRIES, table->entries_capacity * 2);
-
-          g_assert (capacity > table->entries_capacity);  /* no guint overflow */
-          table->entries = array_resize (table->entries,
-                                         table->entries_capacity * sizeof (CymemTableEntry),
-                                         capacity * sizeof (CymemTableEntry));
-          table->entries_capacity = capacity;
-        }
-    }
+  if (!cymem_table_reserve (table, 1))
+    return FALSE;
 
   entry = table->n_entries++;
   table->entries[entry].mem = mem;
   table->entries[entry].n_bytes = n_bytes;
-
-  if (cymem_table_count (table) > table->max_live)
-    rebuild_index (table, cymem_table_count (table));
-  else
-    index_entry (table, entry);
+  index_entry (table, entry);
+  return TRUE;
 }
 
 /* Points the entry in @slot at @new_mem (which may be its old address) with
@@ -343,12 +386,12 @@ cymem_table_foreach (CymemTable     *table,
                      gpointer        user_data)
 {
   for (guint e = 0; e < table->n_entries; e++)
-    if (table->entries[e].mem != NULL)
+    if (entry_is_live (&table->entries[e]))
       func (table->entries[e].mem, table->entries[e].n_bytes, user_data);
 }
 
-/* Calls @func on every entry, oldest first, then frees the table's own
- * storage, leaving it empty. */
+/* Calls @func on every entry, dead ones included, oldest first, then
+ * frees the table's own storage, leaving it empty. */
 void
 cymem_table_drain (CymemTable     *table,
                    CymemTableFunc  func,
@@ -356,8 +399,66 @@ cymem_table_drain (CymemTable     *table,
 {
   static const CymemTable empty = CYMEM_TABLE_INIT;
 
-  cymem_table_foreach (table, func, user_data);
+  for (guint e = 0; e < table->n_entries; e++)
+    if (table->entries[e].mem != NULL)
+      func (table->entries[e].mem, table->entries[e].n_bytes & ~CYMEM_TABLE_DEAD, user_data);
   array_free (table->entries, table->entries_capacity * sizeof (CymemTableEntry));
   array_free (table->slots, slots_bytes (table));
   *table = empty;
+}
+
+/* Forgets the block in @slot but keeps its entry, flagged dead, until
+ * cymem_table_reap() or cymem_table_drain() hands it back for release. */
+void
+cymem_table_kill (CymemTable *table,
+                  gssize      slot)
+{
+  guint entry = table->slots[slot] - 1;
+
+  cymem_table_unindex (table, slot);
+  table->entries[entry].n_bytes |= CYMEM_TABLE_DEAD;
+  table->n_holes++;
+  table->n_dead++;
+}
+
+/* Kills every live block at once: a clear while the table is pinned. */
+void
+cymem_table_kill_all (CymemTable *table)
+{
+  for (guint e = 0; e < table->n_entries; e++)
+    if (entry_is_live (&table->entries[e]))
+      {
+        table->entries[e].n_bytes |= CYMEM_TABLE_DEAD;
+        table->n_dead++;
+      }
+  table->n_holes = table->n_entries;
+  if (table->slots != NULL)
+    memset (table->slots, 0, slots_bytes (table));
+}
+
+/* Hands at most @max dead blocks over to @out, turning their entries into
+ * holes; returns how many. Only for an unpinned table. */
+guint
+cymem_table_reap (CymemTable *table,
+                  gpointer   *out,
+                  guint       max)
+{
+  guint n = 0;
+
+  g_assert (table->pins == 0);
+
+  for (guint e = 0; e < table->n_entries && n < max && table->n_dead > 0; e++)
+    if (table->entries[e].mem != NULL && (table->entries[e].n_bytes & CYMEM_TABLE_DEAD) != 0)
+      {
+        out[n++] = table->entries[e].mem;
+        table->entries[e].mem = NULL;
+        table->n_dead--;
+      }
+
+  while (table->n_entries > 0 && table->entries[table->n_entries - 1].mem == NULL)
+    {
+      table->n_entries--;
+      table->n_holes--;
+    }
+  return n;
 }
