@@ -1,7 +1,8 @@
 # cython: language_level=3
 # SPDX-License-Identifier: MIT
-"""cymem's README example, ported to cymem-glib: sparse matrices built in
-C structs whose memory belongs to a Cymem.Pool created in Python.
+"""The array of sparse matrices from cymem's README, ported to cymem-glib:
+C structs whose memory belongs to a Cymem.Pool created in Python. A matrix
+is a list of rows, a row a list of (index, value) pairs.
 
     import gi; gi.require_version("Cymem", "1")
     from gi.repository import Cymem
