@@ -14,8 +14,12 @@ meson install -C "$work/build" >"$work/install.log" 2>&1 || { cat "$work/install
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
 pkg-config --exists --print-errors cymem-glib-1
 test -f "$work/prefix/lib/girepository-1.0/Cymem-1.typelib" || test "${CYMEM_NO_GIR:-}" = 1
+# Strict, and limited to the 1.0 API: every call must be available in 1.0
+# and none deprecated.
 # shellcheck disable=SC2046
-${CC:-cc} -Wall -Werror -o "$work/consumer" "$srcdir/tests/consumer/consumer.c" \
+${CC:-cc} -Wall -Wextra -Wpedantic -Werror \
+  -DCYMEM_VERSION_MIN_REQUIRED=CYMEM_VERSION_1_0 -DCYMEM_VERSION_MAX_ALLOWED=CYMEM_VERSION_1_0 \
+  -o "$work/consumer" "$srcdir/tests/consumer/consumer.c" \
   $(pkg-config --cflags --libs cymem-glib-1)
 LD_LIBRARY_PATH="$work/prefix/lib" "$work/consumer"
 
