@@ -31,6 +31,12 @@ struct _CymemPool
   guint64          limit;      /* 0: none; also read without the lock */
   GArray          *cleanups;   /* CymemCleanup, run last-in-first-out; lazily created */
   CymemPool       *parent;     /* the pool that owns this one, if any (not a reference) */
+  CymemPool      **debtors;    /* pools pinned, and referenced, until this one's pins
+                                * are gone: they took blocks from it while it was pinned */
+  guint            n_debtors;
+  guint            debtors_capacity;
+  guint            debt_pins;  /* of table.pins, those held for other pools'
+                                * readers; the rest are this pool's readers */
   gint             finalizing; /* set when finalize starts: never ref the pool again */
 
   CymemMallocFunc  malloc_func; /* NULL for the default allocator */
@@ -78,8 +84,24 @@ cymem_pool_unhold (CymemPool *self,
 }
 
 /* Drops a pin taken under the lock, then releases the lock; the last pin
- * releases the memory of the blocks freed while it was held. */
+ * releases the memory of the blocks freed while it was held, and the pins
+ * it holds on its debtors. */
 void            cymem_pool_unpin_unlock     (CymemPool   *self);
+/* TRUE while a walk, copy or cleanup of @self is in progress. Call with
+ * the lock held. */
+static inline gboolean
+cymem_pool_has_readers_locked (CymemPool *self)
+{
+  return self->table.pins > self->debt_pins;
+}
+
+/* With both pools locked, as a steal does: makes @debtor, which takes a
+ * block from @self while @self has readers, keep the memory it frees until
+ * those readers are done, so the block is not released under them. Debts
+ * are owed to readers only, never to other debts, so they cannot form a
+ * cycle. FALSE if that cannot be recorded. */
+gboolean        cymem_pool_add_debtor_locked (CymemPool  *self,
+                                              CymemPool  *debtor);
 
 /* Allocation in two steps, so that a copy is written into a block before
  * any other thread can see it: cymem_pool_block_new() allocates outside

@@ -49,8 +49,11 @@ cymem_pool_steal_internal (CymemPool *self,
     status = CYMEM_POOL_STATUS_NOT_OWNED;
   else if (n_bytes > cymem_pool_headroom_locked (self))
     status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
-  /* Room first, so that the block is never in neither table. */
-  else if (!cymem_table_reserve (&self->table, 1))
+  /* Room first, so that the block is never in neither table. And a
+   * reader of @from may be looking at the block (a walk, a copy, a
+   * cleanup): @pool then keeps its memory until they are done. */
+  else if (!cymem_table_reserve (&self->table, 1) ||
+           (cymem_pool_has_readers_locked (from) && !cymem_pool_add_debtor_locked (from, self)))
     status = CYMEM_POOL_STATUS_NO_MEMORY;
   else
     {
@@ -84,8 +87,10 @@ cymem_pool_steal_internal (CymemPool *self,
  * [property@Cymem.Pool:limit], or that @pool has no memory to record, is
  * refused without one. Nothing changes when the steal is refused.
  *
- * A block that a [method@Cymem.Pool.foreach] of @from is visiting belongs
- * to @pool once stolen: freeing it there releases it at once.
+ * A block that a [method@Cymem.Pool.foreach] of @from may be visiting (or
+ * a cleanup of @from reading) stays readable even if @pool frees it: @pool
+ * keeps the memory of the blocks it frees until @from's walks and cleanups
+ * in progress are done.
  *
  * Returns: %TRUE if @pool now owns @mem
  *

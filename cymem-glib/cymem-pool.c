@@ -224,17 +224,78 @@ pool_reap (CymemPool *self)
   while (n == REAP_BATCH);
 }
 
+gboolean
+cymem_pool_add_debtor_locked (CymemPool *self,
+                              CymemPool *debtor)
+{
+  if (__atomic_load_n (&debtor->finalizing, __ATOMIC_RELAXED))
+    return TRUE;  /* its pins end with its finalize: nothing to hold */
+
+  if (self->n_debtors == self->debtors_capacity)
+    {
+      guint capacity = MAX (4, self->debtors_capacity * 2);
+      CymemPool **debtors = g_try_renew (CymemPool *, self->debtors, capacity);
+
+      if (debtors == NULL)
+        return FALSE;
+      self->debtors = debtors;
+      self->debtors_capacity = capacity;
+    }
+  self->debtors[self->n_debtors++] = g_object_ref (debtor);
+  debtor->table.pins++;
+  debtor->debt_pins++;
+  return TRUE;
+}
+
+/* Called with the lock held, once the pool's readers are gone: hands the
+ * debtors over, for pool_release_debtors() after the lock is released. */
+static inline CymemPool **
+pool_take_debtors_locked (CymemPool *self,
+                          guint     *n_debtors)
+{
+  CymemPool **debtors = NULL;
+
+  *n_debtors = self->n_debtors;
+  if (G_UNLIKELY (self->n_debtors > 0))
+    {
+      debtors = self->debtors;
+      self->debtors = NULL;
+      self->n_debtors = self->debtors_capacity = 0;
+    }
+  return debtors;
+}
+
+static G_GNUC_NO_INLINE void
+pool_release_debtors (CymemPool **debtors,
+                      guint       n_debtors)
+{
+  for (guint i = 0; i < n_debtors; i++)
+    {
+      cymem_lock_acquire (&debtors[i]->lock);
+      debtors[i]->debt_pins--;
+      cymem_pool_unpin_unlock (debtors[i]);
+      g_object_unref (debtors[i]);
+    }
+  g_free (debtors);
+}
+
 void
 cymem_pool_unpin_unlock (CymemPool *self)
 {
   gboolean reap;
+  CymemPool **debtors = NULL;
+  guint n_debtors = 0;
 
   self->table.pins--;
   reap = self->table.pins == 0 && self->table.n_dead > 0;
+  if (!cymem_pool_has_readers_locked (self))
+    debtors = pool_take_debtors_locked (self, &n_debtors);
   cymem_lock_release (&self->lock);
 
   if (G_UNLIKELY (reap))
     pool_reap (self);
+  if (G_UNLIKELY (n_debtors > 0))
+    pool_release_debtors (debtors, n_debtors);
 }
 
 /* Clear and finalize (see rule 4 of the protocol). A finalize runs every
@@ -245,6 +306,8 @@ pool_release_all (CymemPool *self,
 {
   ReleaseFrame frame = { self, releasing, 0 };
   CymemTable blocks = CYMEM_TABLE_INIT;
+  CymemPool **debtors = NULL;
+  guint n_debtors = 0;
 
   releasing = &frame;
 
@@ -276,11 +339,15 @@ pool_release_all (CymemPool *self,
     cymem_table_take (&blocks, &self->table);
   else
     cymem_table_kill_all (&self->table);
+  if (!cymem_pool_has_readers_locked (self))
+    debtors = pool_take_debtors_locked (self, &n_debtors);
   self->size = 0;
   cymem_lock_release (&self->lock);
 
   CYMEM_PERTURB ();
   cymem_table_drain (&blocks, pool_block_free, self);
+  if (n_debtors > 0)
+    pool_release_debtors (debtors, n_debtors);
 
   releasing = frame.outer;
 }

@@ -573,6 +573,9 @@ bookkeeping_subprocess (void)
   g_clear_error (&error);
   g_assert_null (cymem_pool_strdup (pool, "x"));
   g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, n + 1);
+
+  g_object_unref (pool);
+  g_free (arena);
 }
 
 static void

@@ -2,14 +2,20 @@
  *
  * SPDX-License-Identifier: MIT
  *
- * Threads allocate, reallocate, free, steal, clear, attach pools to owners
- * and let owners die, all at once on a few shared pools. A thread's record
+ * Threads allocate, reallocate, free, copy, steal, clear, walk, register
+ * cleanups, attach pools to owners and let owners die, all at once on a few
+ * shared pools; cleanups and foreach functions call back into the same pool
+ * and into others, and child pools die in their parents' cleanups. A thread's record
  * of "its" blocks goes stale whenever another thread clears a pool, so it
  * only ever touches them through the address API, which checks every
  * address and reports a stale one as an error. At the end the counting
- * allocator must show every block freed exactly once. Run it under
- * ThreadSanitizer (meson setup -Db_sanitize=thread) to look for races.
+ * allocator must show every block freed exactly once. tools/test-all.sh
+ * runs it under AddressSanitizer and ThreadSanitizer with the library built
+ * with -Dperturb=true and CYMEM_PERTURB=1, so that the pool yields and
+ * sleeps at random at every transition point of its protocol.
  */
+
+#include <string.h>
 
 #include <cymem-glib/cymem-glib.h>
 
@@ -36,6 +42,109 @@ expected_error (GError *error)
          g_error_matches (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_UNKNOWN_ADDRESS);
 }
 
+typedef struct
+{
+  CymemPool *pool;
+  CymemPool *other;
+  guint      n;
+} WalkState;
+
+/* A foreach function that reads the visited block and changes the pool it
+ * walks and another one. */
+static void
+reenter_walk (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+  WalkState *walk = user_data;
+  volatile guint8 sink = 0;
+  GError *error = NULL;
+
+  /* The block is readable until we return, whatever other threads do. */
+  for (gsize i = 0; i < n_bytes; i++)
+    sink ^= ((guint8 *) mem)[i];
+  (void) sink;
+
+  switch (walk->n++ % 16)
+    {
+    case 0:
+      cymem_pool_free_address (walk->pool, (guintptr) mem, &error);
+      g_assert_true (expected_error (error));
+      break;
+    case 3:
+      cymem_pool_free_address (walk->other,
+                               cymem_pool_alloc_address (walk->other, 1, 24, NULL), &error);
+      g_assert_true (expected_error (error));
+      break;
+    case 7:
+      cymem_pool_alloc_address (walk->pool, 1, 8, NULL);
+      break;
+    case 11:
+      if (walk->n % 5 == 0)
+        cymem_pool_clear (walk->pool);
+      break;
+    default:
+      break;
+    }
+  g_clear_error (&error);
+}
+
+static void
+noop_walk (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+/* A cleanup of a shared pool that uses its own pool: it may run in a
+ * clear on any thread, or in the finalize at the end. */
+static void
+reenter_own_pool (gpointer data)
+{
+  CymemPool *pool = data;
+  guint n = 0;
+  GError *error = NULL;
+  guintptr addr = cymem_pool_strdup_address (pool, "cleanup", &error);
+
+  g_assert_no_error (error);
+  cymem_pool_foreach (pool, noop_walk, &n);
+  cymem_pool_free_address (pool, addr, &error);
+  g_assert_true (expected_error (error));
+  g_clear_error (&error);
+}
+
+typedef struct
+{
+  CymemPool *self;   /* the pool this cleanup belongs to (no reference) */
+  guint8    *block;  /* a block of it, read by the cleanup */
+  CymemPool *other;  /* a shared pool, referenced */
+} OwnedCleanup;
+
+/* A cleanup of a short-lived pool: reads its pool's block, which no block
+ * release may precede, and allocates in its own pool and a shared one. */
+static void
+reenter_cleanup (gpointer data)
+{
+  OwnedCleanup *c = data;
+
+  g_assert_true (counting_is_live (c->block));
+  g_assert_cmpuint (c->block[3], ==, 0x3c);
+  cymem_pool_alloc_address (c->self, 1, 16, NULL);
+  cymem_pool_free_address (c->other, cymem_pool_alloc_address (c->other, 1, 40, NULL), NULL);
+  g_object_unref (c->other);
+  g_free (c);
+}
+
+static void
+own_reentering_cleanup (CymemPool *pool,
+                        CymemPool *other)
+{
+  OwnedCleanup *c = g_new (OwnedCleanup, 1);
+
+  c->self = pool;
+  c->block = cymem_pool_alloc (pool, 1, 8);
+  c->block[3] = 0x3c;
+  c->other = g_object_ref (other);
+  cymem_pool_own (pool, c, reenter_cleanup);
+}
+
 static gpointer
 worker (gpointer data)
 {
@@ -54,15 +163,17 @@ worker (gpointer data)
       if (h->addr == 0 || choice < 30)
         {
           gsize n_bytes = g_rand_int_range (rand, 0, 200);
-          guintptr addr = cymem_pool_alloc_address (pool, 1, n_bytes, &error);
+          guint8 contents[200];
+          guintptr addr;
 
+          /* Written before it is visible: other threads read blocks in
+           * their walks, and nobody writes a visible block. */
+          memset (contents, (int) n_bytes, sizeof contents);
+          addr = cymem_pool_memdup_address (pool, contents, n_bytes, &error);
           g_assert_no_error (error);
           /* The old record (if any) is forgotten; its pool still owns it. */
           h->pool = pool;
           h->addr = addr;
-          /* Another thread may have cleared the pool already. */
-          cymem_pool_write (pool, addr, 0, payload, MIN (8, n_bytes), &error);
-          g_assert_true (expected_error (error));
         }
       else if (choice < 50)
         {
@@ -82,21 +193,26 @@ worker (gpointer data)
             h->pool = pool;
           g_assert_true (expected_error (error));
         }
-      else if (choice < 90)
+      else if (choice < 89)
         {
           cymem_pool_clear (pool);
         }
-      else if (choice < 95)
+      else if (choice < 91)
         {
           /* A pool of an owner that dies, after taking blocks from a
-           * shared pool and lending one back. */
+           * shared pool and lending one back; its cleanups and its
+           * child's re-enter pools while it is finalized. */
           GObject *owner = g_object_new (G_TYPE_OBJECT, NULL);
           CymemPool *mine = cymem_pool_new_with_allocator (counting_malloc, counting_free);
+          CymemPool *child;
           guintptr addr;
 
           cymem_pool_attach (mine, owner);
           g_object_unref (mine);
           addr = cymem_pool_alloc_address (mine, 4, 4, NULL);
+          own_reentering_cleanup (mine, pool);
+          child = cymem_pool_new_child (mine);
+          own_reentering_cleanup (child, pool);
           cymem_pool_steal_address (mine, h->pool, h->addr, &error);
           g_assert_true (expected_error (error));
           g_clear_error (&error);
@@ -105,7 +221,7 @@ worker (gpointer data)
           h->addr = 0;
           g_object_unref (owner);  /* mine dies here, with what it holds */
         }
-      else
+      else if (choice < 93)
         {
           /* Shared pools attached to short-lived owners. */
           GObject *owner = g_object_new (G_TYPE_OBJECT, NULL);
@@ -113,6 +229,34 @@ worker (gpointer data)
           cymem_pool_attach (pool, owner);
           g_assert_true (cymem_pool_get_for_object (owner) == pool);
           g_object_unref (owner);
+        }
+      else if (choice < 96)
+        {
+          /* Copies are complete whenever they can be seen. */
+          guintptr addr = cymem_pool_strdup_address (pool, "a complete copy", &error);
+          gchar *str;
+
+          g_assert_no_error (error);
+          str = cymem_pool_read_string (pool, addr, &error);
+          g_assert_true (expected_error (error));
+          if (str != NULL)
+            g_assert_cmpstr (str, ==, "a complete copy");
+          g_free (str);
+          g_clear_error (&error);
+          addr = cymem_pool_memdup_address (pool, payload, sizeof payload, &error);
+          g_assert_no_error (error);
+          h->pool = pool;
+          h->addr = addr;
+        }
+      else if (choice < 98)
+        {
+          WalkState walk = { pool, shared[g_rand_int_range (rand, 0, N_SHARED)], op };
+
+          cymem_pool_foreach (pool, reenter_walk, &walk);
+        }
+      else
+        {
+          cymem_pool_own (pool, pool, reenter_own_pool);
         }
 
       g_clear_error (&error);

@@ -1,21 +1,26 @@
-#!/bin/sh
+#!/bin/bash
 # Runs the whole test matrix, each step in its own build directory:
 #   1. the normal build: every suite (C, Python, GJS, examples, consumers)
 #   2. the same C tests and examples under valgrind memcheck
 #   3. AddressSanitizer + UndefinedBehaviorSanitizer: every suite, the Python
-#      and GJS ones with libasan preloaded
-#   4. ThreadSanitizer: the C suite (the 8-thread stress test among them)
-#   5. the libFuzzer target, with clang, for FUZZ_SECONDS (default 60)
+#      and GJS ones with libasan preloaded; the library built with schedule
+#      perturbation (-Dperturb=true, CYMEM_PERTURB=1), and the stress test
+#      repeated 15 times
+#   4. ThreadSanitizer: the C suite, perturbed, stress test repeated 15 times
+#   5. the libFuzzer target, with clang, for FUZZ_SECONDS (default 60); a
+#      crash fails the run and its input is kept in fuzz-artifacts/ and printed
 #   6. TypeScript definitions from the GIR, and a typed GJS example
 #   7. meson dist: the release tarball builds and passes its tests
+# Any failing step fails the whole run.
 # SPDX-License-Identifier: MIT
-set -eu
+set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+STRESS_REPEATS=${STRESS_REPEATS:-15}
 step() { printf '\n=== %s ===\n' "$*"; }
 setup() {  # setup DIR [options...]: configure once, then reuse
-  dir=$1; shift
+  local dir=$1; shift
   if [ ! -f "$dir/build.ninja" ]; then
     meson setup "$dir" "$@"
   fi
@@ -29,28 +34,42 @@ meson test -C build --print-errorlogs
 step "valgrind memcheck"
 meson test -C build --setup valgrind --print-errorlogs
 
-step "AddressSanitizer + UndefinedBehaviorSanitizer"
-setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
-G_SLICE=always-malloc UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --print-errorlogs
+step "AddressSanitizer + UndefinedBehaviorSanitizer (perturbed schedule)"
+setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dperturb=true
+export G_SLICE=always-malloc UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+CYMEM_PERTURB=1 meson test -C build-asan --print-errorlogs
+CYMEM_PERTURB=1 meson test -C build-asan --print-errorlogs --repeat "$STRESS_REPEATS" test-stress
 
-step "ThreadSanitizer"
-setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dintrospection=disabled -Dexamples=false
+step "ThreadSanitizer (perturbed schedule)"
+setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dintrospection=disabled -Dexamples=false \
+  -Dperturb=true
 # GLib is not built with ThreadSanitizer: GSlice's magazines, which hand
 # memory between threads inside libglib, would look like races; with
 # always-malloc its allocations go through malloc, which TSan sees.
-G_SLICE=always-malloc TSAN_OPTIONS=halt_on_error=1 \
-  meson test -C build-tsan --suite c --print-errorlogs
+CYMEM_PERTURB=1 meson test -C build-tsan --suite c --print-errorlogs
+CYMEM_PERTURB=1 meson test -C build-tsan --print-errorlogs --repeat "$STRESS_REPEATS" test-stress
+unset G_SLICE UBSAN_OPTIONS
 
 step "libFuzzer, ${FUZZ_SECONDS} s"
 CC=clang setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false \
   -Dintrospection=disabled -Dexamples=false -Dtests=true
 corpus=$(mktemp -d)
+trap 'rm -rf "$corpus"' EXIT
 cp tests/fuzz/corpus/* "$corpus"/
-ASAN_OPTIONS=allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  ./build-fuzz/tests/fuzz/fuzz-pool -max_total_time="$FUZZ_SECONDS" -max_len=2048 \
-  -artifact_prefix="$corpus/" "$corpus" 2>&1 | tail -n 3
-rm -rf "$corpus"
+mkdir -p fuzz-artifacts
+if ! ASAN_OPTIONS=allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ./build-fuzz/tests/fuzz/fuzz-pool -max_total_time="$FUZZ_SECONDS" -max_len=2048 \
+    -artifact_prefix=fuzz-artifacts/ "$corpus" > fuzz-artifacts/fuzz.log 2>&1; then
+  tail -n 60 fuzz-artifacts/fuzz.log
+  for crash in fuzz-artifacts/crash-* fuzz-artifacts/leak-* fuzz-artifacts/timeout-* fuzz-artifacts/oom-*; do
+    [ -e "$crash" ] || continue
+    echo "--- kept $crash (replay: ./build-fuzz/tests/fuzz/fuzz-pool $crash) ---"
+    od -A x -t x1z "$crash" | head -n 40
+  done
+  echo "FAILED: the fuzzer found a crash"
+  exit 1
+fi
+tail -n 3 fuzz-artifacts/fuzz.log
 
 step "TypeScript definitions"
 tools/check-typescript.sh build
