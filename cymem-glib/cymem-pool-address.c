@@ -23,7 +23,21 @@
  *
  * Since: 1.0
  */
-G_DEFINE_QUARK (cymem-pool-error-quark, cymem_pool_error)
+GQuark
+cymem_pool_error_quark (void)
+{
+  /* G_DEFINE_QUARK's lazy plain store is a data race between threads that
+   * report errors at once; this one is atomic. */
+  static GQuark quark;
+  GQuark q = __atomic_load_n (&quark, __ATOMIC_ACQUIRE);
+
+  if (G_UNLIKELY (q == 0))
+    {
+      q = g_quark_from_static_string ("cymem-pool-error-quark");
+      __atomic_store_n (&quark, q, __ATOMIC_RELEASE);
+    }
+  return q;
+}
 
 static void
 set_unknown_address (GError   **error,

@@ -212,7 +212,7 @@ cymem_pool_disown_object (CymemPool *pool,
 
   if (destroy == NULL)
     {
-      g_critical ("%s: pool %p does not own %s %p", G_STRFUNC, pool,
+      g_critical ("%s: pool %p does not own %s %p", G_STRFUNC, (gpointer) pool,
                   G_OBJECT_TYPE_NAME (object), object);
       return;
     }

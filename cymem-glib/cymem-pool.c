@@ -101,7 +101,21 @@ static GType cymem_pool_type;
    CYMEM_IS_POOL (obj))
 
 /* The qdata key under which an owner holds its pool. */
-static G_DEFINE_QUARK (cymem-pool-owner, cymem_pool_owner)
+static GQuark
+cymem_pool_owner_quark (void)
+{
+  /* Atomic, unlike G_DEFINE_QUARK's lazy store: owners are looked up from
+   * several threads at once. */
+  static GQuark quark;
+  GQuark q = __atomic_load_n (&quark, __ATOMIC_ACQUIRE);
+
+  if (G_UNLIKELY (q == 0))
+    {
+      q = g_quark_from_static_string ("cymem-pool-owner");
+      __atomic_store_n (&quark, q, __ATOMIC_RELEASE);
+    }
+  return q;
+}
 
 /* Inlined, like pool_alloc(): they are the allocation fast path. */
 G_ALWAYS_INLINE static inline gpointer
@@ -152,7 +166,7 @@ cymem_pool_warn_status (CymemPool       *self,
     case CYMEM_POOL_STATUS_NOT_OWNED:
       g_critical ("%s: %p is not a block owned by pool %p (a foreign, interior or "
                   "already freed pointer); nothing was changed",
-                  func, mem, self);
+                  func, mem, (gpointer) self);
       break;
     case CYMEM_POOL_STATUS_DIFFERENT_ALLOCATORS:
       g_critical ("%s: pools with different allocators cannot exchange blocks; "
@@ -710,7 +724,7 @@ pool_alloc_failed (CymemPool       *self,
   else if (status == CYMEM_POOL_STATUS_LIMIT_EXCEEDED)
     g_error ("%s: allocating %" G_GSIZE_FORMAT " bytes would take pool %p over its "
              "limit of %" G_GUINT64_FORMAT " bytes",
-             func, n_elements * element_size, self, cymem_pool_get_limit (self));
+             func, n_elements * element_size, (gpointer) self, cymem_pool_get_limit (self));
   else
     g_error ("%s: failed to allocate %" G_GSIZE_FORMAT " bytes",
              func, n_elements * element_size);
@@ -898,7 +912,7 @@ pool_realloc (CymemPool   *self,
       if (fatal)
         g_error ("%s: resizing %p to %" G_GSIZE_FORMAT " bytes would take pool %p "
                  "over its limit of %" G_GUINT64_FORMAT " bytes",
-                 func, mem, n_bytes, self, cymem_pool_get_limit (self));
+                 func, mem, n_bytes, (gpointer) self, cymem_pool_get_limit (self));
       break;
     case CYMEM_POOL_STATUS_NO_MEMORY:
       if (fatal)
@@ -1320,7 +1334,7 @@ cymem_pool_clear (CymemPool *pool)
     {
       g_critical ("%s: pool %p is already being cleared or finalized on this "
                   "thread (a cleanup cannot clear its own pool); nothing was done",
-                  G_STRFUNC, pool);
+                  G_STRFUNC, (gpointer) pool);
       return;
     }
 
@@ -1413,7 +1427,7 @@ cymem_pool_own_object (CymemPool *pool,
       if (cymem_pool_has_ancestor_or_self (pool, child))
         {
           g_critical ("%s: pool %p owns pool %p already; owning it back would "
-                      "form a cycle that is never freed", G_STRFUNC, object, pool);
+                      "form a cycle that is never freed", G_STRFUNC, object, (gpointer) pool);
           return;
         }
       cymem_pool_adopt (pool, g_object_ref (child));
@@ -1456,14 +1470,14 @@ cymem_pool_attach (CymemPool *pool,
   if (CYMEM_IS_POOL (owner) && cymem_pool_has_ancestor_or_self (CYMEM_POOL (owner), pool))
     {
       g_critical ("%s: pool %p cannot be attached to %s: it owns it, and the "
-                  "cycle would never be freed", G_STRFUNC, pool,
+                  "cycle would never be freed", G_STRFUNC, (gpointer) pool,
                   (gpointer) owner == (gpointer) pool ? "itself" : "a pool");
       return;
     }
   if (__atomic_load_n (&pool->finalizing, __ATOMIC_RELAXED))
     {
       g_critical ("%s: pool %p is being finalized and cannot be attached",
-                  G_STRFUNC, pool);
+                  G_STRFUNC, (gpointer) pool);
       return;
     }
 
@@ -1477,7 +1491,8 @@ cymem_pool_attach (CymemPool *pool,
   if (existing != pool)
     g_critical ("%s: %s %p already has pool %p attached; detach it before "
                 "attaching pool %p",
-                G_STRFUNC, G_OBJECT_TYPE_NAME (owner), owner, existing, pool);
+                G_STRFUNC, G_OBJECT_TYPE_NAME (owner), (gpointer) owner,
+                (gpointer) existing, (gpointer) pool);
 }
 
 /**
@@ -1505,7 +1520,8 @@ cymem_pool_detach (CymemPool *pool,
                                pool, NULL, NULL, &old_destroy))
     {
       g_critical ("%s: pool %p is not attached to %s %p",
-                  G_STRFUNC, pool, G_OBJECT_TYPE_NAME (owner), owner);
+                  G_STRFUNC, (gpointer) pool, G_OBJECT_TYPE_NAME (owner),
+                  (gpointer) owner);
       return;
     }
 

@@ -27,10 +27,19 @@ is_zeroed (gconstpointer mem,
 /* Each allocation test runs on the default and on a custom allocator. */
 typedef CymemPool *(*PoolFactory) (void);
 
+/* Function pointers cannot travel as test data in ISO C: wrapped. */
+typedef struct
+{
+  PoolFactory make;
+} Factory;
+
+static const Factory default_factory = { cymem_pool_new };
+static const Factory custom_factory = { counting_pool_new };
+
 static void
 test_alloc_zeroed (gconstpointer data)
 {
-  PoolFactory factory = data;
+  PoolFactory factory = ((const Factory *) data)->make;
   CymemPool *pool = factory ();
   gint *ints;
   gdouble *doubles;
@@ -71,7 +80,7 @@ test_alloc_large (void)
 static void
 test_alloc_zero_bytes (gconstpointer data)
 {
-  PoolFactory factory = data;
+  PoolFactory factory = ((const Factory *) data)->make;
   CymemPool *pool = factory ();
   gpointer a = cymem_pool_alloc (pool, 0, 8);
   gpointer b = cymem_pool_alloc (pool, 8, 0);
@@ -175,7 +184,7 @@ test_alloc_failure_try (void)
 static void
 test_realloc_grow (gconstpointer data)
 {
-  PoolFactory factory = data;
+  PoolFactory factory = ((const Factory *) data)->make;
   CymemPool *pool = factory ();
   guint8 *mem = cymem_pool_alloc (pool, 16, 1);
   guint8 *grown;
@@ -199,7 +208,7 @@ test_realloc_grow (gconstpointer data)
 static void
 test_realloc_shrink (gconstpointer data)
 {
-  PoolFactory factory = data;
+  PoolFactory factory = ((const Factory *) data)->make;
   CymemPool *pool = factory ();
   guint8 *mem = cymem_pool_alloc (pool, 100, 1);
   guint8 *small, *empty, *again;
@@ -226,7 +235,7 @@ test_realloc_shrink (gconstpointer data)
 static void
 test_realloc_not_owned (gconstpointer data)
 {
-  PoolFactory factory = data;
+  PoolFactory factory = ((const Factory *) data)->make;
   CymemPool *pool = factory ();
   CymemPool *other = cymem_pool_new ();
   guint8 *mem = cymem_pool_alloc (pool, 64, 1);
@@ -299,7 +308,7 @@ test_realloc_failure_abort (void)
 static void
 test_free (gconstpointer data)
 {
-  PoolFactory factory = data;
+  PoolFactory factory = ((const Factory *) data)->make;
   CymemPool *pool = factory ();
   gpointer a = cymem_pool_alloc (pool, 3, 8);
   gpointer b = cymem_pool_alloc (pool, 5, 8);
@@ -334,7 +343,7 @@ test_free_not_owned (void)
     {
       /* The message names the pointer. */
       expected = g_strdup_printf ("*cymem_pool_free*%p*is not a block owned by pool %p*",
-                                  bad[i], pool);
+                                  bad[i], (gpointer) pool);
       g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, expected);
       cymem_pool_free (pool, bad[i]);
       g_test_assert_expected_messages ();
@@ -781,26 +790,26 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_data_func ("/Cymem/Pool/alloc/zeroed/default", cymem_pool_new, test_alloc_zeroed);
-  g_test_add_data_func ("/Cymem/Pool/alloc/zeroed/custom", counting_pool_new, test_alloc_zeroed);
+  g_test_add_data_func ("/Cymem/Pool/alloc/zeroed/default", &default_factory, test_alloc_zeroed);
+  g_test_add_data_func ("/Cymem/Pool/alloc/zeroed/custom", &custom_factory, test_alloc_zeroed);
   g_test_add_func ("/Cymem/Pool/alloc/large", test_alloc_large);
-  g_test_add_data_func ("/Cymem/Pool/alloc/zero-bytes/default", cymem_pool_new, test_alloc_zero_bytes);
-  g_test_add_data_func ("/Cymem/Pool/alloc/zero-bytes/custom", counting_pool_new, test_alloc_zero_bytes);
+  g_test_add_data_func ("/Cymem/Pool/alloc/zero-bytes/default", &default_factory, test_alloc_zero_bytes);
+  g_test_add_data_func ("/Cymem/Pool/alloc/zero-bytes/custom", &custom_factory, test_alloc_zero_bytes);
   g_test_add_func ("/Cymem/Pool/alloc/zero-bytes/custom-request", test_alloc_zero_bytes_custom_request);
   g_test_add_func ("/Cymem/Pool/alloc/overflow/try", test_alloc_overflow_try);
   g_test_add_func ("/Cymem/Pool/alloc/overflow/abort", test_alloc_overflow_abort);
   g_test_add_func ("/Cymem/Pool/alloc/failure/try", test_alloc_failure_try);
   g_test_add_func ("/Cymem/Pool/alloc/failure/abort", test_alloc_failure_abort);
-  g_test_add_data_func ("/Cymem/Pool/realloc/grow/default", cymem_pool_new, test_realloc_grow);
-  g_test_add_data_func ("/Cymem/Pool/realloc/grow/custom", counting_pool_new, test_realloc_grow);
-  g_test_add_data_func ("/Cymem/Pool/realloc/shrink/default", cymem_pool_new, test_realloc_shrink);
-  g_test_add_data_func ("/Cymem/Pool/realloc/shrink/custom", counting_pool_new, test_realloc_shrink);
-  g_test_add_data_func ("/Cymem/Pool/realloc/not-owned/default", cymem_pool_new, test_realloc_not_owned);
-  g_test_add_data_func ("/Cymem/Pool/realloc/not-owned/custom", counting_pool_new, test_realloc_not_owned);
+  g_test_add_data_func ("/Cymem/Pool/realloc/grow/default", &default_factory, test_realloc_grow);
+  g_test_add_data_func ("/Cymem/Pool/realloc/grow/custom", &custom_factory, test_realloc_grow);
+  g_test_add_data_func ("/Cymem/Pool/realloc/shrink/default", &default_factory, test_realloc_shrink);
+  g_test_add_data_func ("/Cymem/Pool/realloc/shrink/custom", &custom_factory, test_realloc_shrink);
+  g_test_add_data_func ("/Cymem/Pool/realloc/not-owned/default", &default_factory, test_realloc_not_owned);
+  g_test_add_data_func ("/Cymem/Pool/realloc/not-owned/custom", &custom_factory, test_realloc_not_owned);
   g_test_add_func ("/Cymem/Pool/realloc/failure/try", test_realloc_failure_try);
   g_test_add_func ("/Cymem/Pool/realloc/failure/abort", test_realloc_failure_abort);
-  g_test_add_data_func ("/Cymem/Pool/free/default", cymem_pool_new, test_free);
-  g_test_add_data_func ("/Cymem/Pool/free/custom", counting_pool_new, test_free);
+  g_test_add_data_func ("/Cymem/Pool/free/default", &default_factory, test_free);
+  g_test_add_data_func ("/Cymem/Pool/free/custom", &custom_factory, test_free);
   g_test_add_func ("/Cymem/Pool/free/not-owned", test_free_not_owned);
   g_test_add_func ("/Cymem/Pool/owns", test_owns_and_block_size);
   g_test_add_func ("/Cymem/Pool/properties", test_properties);
