@@ -26,17 +26,9 @@
 GQuark
 cymem_pool_error_quark (void)
 {
-  /* G_DEFINE_QUARK's lazy plain store is a data race between threads that
-   * report errors at once; this one is atomic. */
   static GQuark quark;
-  GQuark q = __atomic_load_n (&quark, __ATOMIC_ACQUIRE);
 
-  if (G_UNLIKELY (q == 0))
-    {
-      q = g_quark_from_static_string ("cymem-pool-error-quark");
-      __atomic_store_n (&quark, q, __ATOMIC_RELEASE);
-    }
-  return q;
+  return cymem_quark_once (&quark, "cymem-pool-error-quark");
 }
 
 static void

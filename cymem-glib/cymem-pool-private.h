@@ -30,7 +30,12 @@ struct _CymemPool
   guint64          peak_size;
   guint64          limit;      /* 0: none; also read without the lock */
   GArray          *cleanups;   /* CymemCleanup, run last-in-first-out; lazily created */
-  CymemPool       *parent;     /* the pool that owns this one, if any (not a reference) */
+  /* The links between pools, guarded by the process-wide tree lock in
+   * cymem-pool-tree.c, not by @lock. None is a reference. */
+  CymemPool       *parent;     /* the pool that made or first owned this one */
+  GPtrArray       *children;   /* the pools this one is the parent of */
+  GPtrArray       *holders;    /* every pool holding this one: owners through
+                                * own_object/new_child, and through attach */
   CymemPool      **debtors;    /* pools pinned, and referenced, until this one's pins
                                 * are gone: they took blocks from it while it was pinned */
   guint            n_debtors;
@@ -62,6 +67,22 @@ void cymem_perturb (void);
 #else
 #define CYMEM_PERTURB() G_STMT_START { } G_STMT_END
 #endif
+
+/* A quark made on first use, race-free: G_DEFINE_QUARK's lazy plain
+ * store is a data race between threads that make it at once. */
+static inline GQuark
+cymem_quark_once (GQuark      *quark,
+                  const gchar *name)
+{
+  GQuark q = __atomic_load_n (quark, __ATOMIC_ACQUIRE);
+
+  if (G_UNLIKELY (q == 0))
+    {
+      q = g_quark_from_static_string (name);
+      __atomic_store_n (quark, q, __ATOMIC_RELEASE);
+    }
+  return q;
+}
 
 /* Takes a reference for the length of a call that may run user code,
  * unless the pool is being finalized (a reference then would resurrect
@@ -145,13 +166,29 @@ void            cymem_pool_warn_status      (CymemPool       *self,
                                              CymemPoolStatus  status,
                                              const char      *func,
                                              gconstpointer    mem);
-/* TRUE if @ancestor is @pool or owns it through a chain of pools. */
-gboolean        cymem_pool_has_ancestor_or_self (CymemPool *pool,
-                                                 CymemPool *ancestor);
-/* Makes @parent own @child (taking over a reference), as its parent if
- * @child has none yet. */
-void            cymem_pool_adopt            (CymemPool   *parent,
+/* Makes @holder own @child, taking over a reference to it, and become its
+ * parent if it has none; FALSE, changing nothing, if @child holds @holder
+ * already, directly or through other pools (a cycle). */
+gboolean        cymem_pool_link_child       (CymemPool   *holder,
                                              CymemPool   *child);
+/* Attaches @pool to @owner when @owner is a pool; see cymem_pool_attach(). */
+typedef enum
+{
+  CYMEM_POOL_LINK_OK,
+  CYMEM_POOL_LINK_CYCLE,
+  CYMEM_POOL_LINK_TAKEN,   /* @owner holds another pool (or this one) already */
+} CymemPoolLinkStatus;
+CymemPoolLinkStatus cymem_pool_link_owner   (CymemPool   *pool,
+                                             CymemPool   *owner,
+                                             GQuark       quark);
+/* Forgets that @owner holds @pool through attach. */
+void            cymem_pool_unlink_owner     (CymemPool   *pool,
+                                             CymemPool   *owner);
+/* TRUE for the cleanup through which a pool owns another, with its child. */
+gboolean        cymem_pool_cleanup_is_link  (const CymemCleanup *cleanup,
+                                             gpointer            object);
+/* Frees the link arrays of a finalized pool. */
+void            cymem_pool_tree_finalize    (CymemPool   *pool);
 /* Bytes the pool may still grow by under its limit; G_MAXSIZE if none.
  * Call with the lock held. */
 gsize           cymem_pool_headroom_locked  (CymemPool   *self);

@@ -115,29 +115,147 @@ cymem_pool_steal (CymemPool *pool,
   return FALSE;
 }
 
-/* The cleanup through which a pool owns another: the child forgets its
- * parent before the parent's reference goes. */
-static void
-pool_release_child (gpointer data)
-{
-  CymemPool *child = data;
+/* --- the links between pools ---
+ *
+ * A pool can hold another in two ways: by owning it (new_child,
+ * own_object: a cleanup of the holder drops the reference) and by being
+ * the owner it is attached to. Each pool lists its holders, and its first
+ * owner is its parent. One process-wide lock guards all of these lists, so
+ * that checking for a cycle and making the link it allows are one step for
+ * every thread; it is only taken when links change, never on the
+ * allocation paths, and no pool lock is held while taking it. */
+static GMutex tree_lock;
 
-  cymem_lock_acquire (&child->lock);
-  child->parent = NULL;
-  cymem_lock_release (&child->lock);
+typedef struct
+{
+  CymemPool *holder;
+  CymemPool *child;
+} PoolLink;
+
+static void
+links_add (GPtrArray **links,
+           CymemPool  *pool)
+{
+  if (*links == NULL)
+    *links = g_ptr_array_new ();
+  g_ptr_array_add (*links, pool);
+}
+
+static void
+links_remove (GPtrArray *links,
+              CymemPool *pool)
+{
+  if (links != NULL)
+    g_ptr_array_remove (links, pool);
+}
+
+/* TRUE if @holder is @pool or holds it, directly or through other pools. */
+static gboolean
+held_by_locked (CymemPool *pool,
+                CymemPool *holder)
+{
+  if (pool == holder)
+    return TRUE;
+  for (guint i = 0; pool->holders != NULL && i < pool->holders->len; i++)
+    if (held_by_locked (g_ptr_array_index (pool->holders, i), holder))
+      return TRUE;
+  return FALSE;
+}
+
+/* The cleanup through which a pool owns another: the links go before the
+ * holder's reference does. */
+static void
+link_release (gpointer data)
+{
+  PoolLink *link = data;
+  CymemPool *child = link->child;
+
+  g_mutex_lock (&tree_lock);
+  links_remove (child->holders, link->holder);
+  if (child->parent == link->holder)
+    {
+      child->parent = NULL;
+      links_remove (link->holder->children, child);
+    }
+  g_mutex_unlock (&tree_lock);
+
+  g_free (link);
   g_object_unref (child);
 }
 
-void
-cymem_pool_adopt (CymemPool *parent,
-                  CymemPool *child)
+gboolean
+cymem_pool_cleanup_is_link (const CymemCleanup *cleanup,
+                            gpointer            object)
 {
-  cymem_lock_acquire (&child->lock);
-  if (child->parent == NULL)
-    child->parent = parent;
-  cymem_lock_release (&child->lock);
+  return cleanup->destroy == link_release && ((PoolLink *) cleanup->data)->child == object;
+}
 
-  cymem_pool_own (parent, child, pool_release_child);
+gboolean
+cymem_pool_link_child (CymemPool *holder,
+                       CymemPool *child)
+{
+  PoolLink *link;
+
+  g_mutex_lock (&tree_lock);
+  if (held_by_locked (holder, child))
+    {
+      g_mutex_unlock (&tree_lock);
+      return FALSE;
+    }
+  link = g_new (PoolLink, 1);
+  link->holder = holder;
+  link->child = child;
+  links_add (&child->holders, holder);
+  if (child->parent == NULL)
+    {
+      child->parent = holder;
+      links_add (&holder->children, child);
+    }
+  cymem_pool_own (holder, link, link_release);
+  g_mutex_unlock (&tree_lock);
+
+  return TRUE;
+}
+
+CymemPoolLinkStatus
+cymem_pool_link_owner (CymemPool *pool,
+                       CymemPool *owner,
+                       GQuark     quark)
+{
+  CymemPoolLinkStatus status = CYMEM_POOL_LINK_OK;
+
+  g_mutex_lock (&tree_lock);
+  if (held_by_locked (owner, pool))
+    status = CYMEM_POOL_LINK_CYCLE;
+  else if (g_object_replace_qdata (G_OBJECT (owner), quark, NULL, g_object_ref (pool),
+                                   g_object_unref, NULL))
+    links_add (&pool->holders, owner);
+  else
+    {
+      g_object_unref (pool);
+      status = CYMEM_POOL_LINK_TAKEN;
+    }
+  g_mutex_unlock (&tree_lock);
+
+  return status;
+}
+
+void
+cymem_pool_unlink_owner (CymemPool *pool,
+                         CymemPool *owner)
+{
+  g_mutex_lock (&tree_lock);
+  links_remove (pool->holders, owner);
+  g_mutex_unlock (&tree_lock);
+}
+
+void
+cymem_pool_tree_finalize (CymemPool *pool)
+{
+  g_mutex_lock (&tree_lock);
+  g_clear_pointer (&pool->children, g_ptr_array_unref);
+  g_clear_pointer (&pool->holders, g_ptr_array_unref);
+  g_mutex_unlock (&tree_lock);
 }
 
 /**
@@ -165,8 +283,8 @@ cymem_pool_new_child (CymemPool *parent)
   child->malloc_func = parent->malloc_func;
   child->free_func = parent->free_func;
 
-  /* The parent takes over our reference. */
-  cymem_pool_adopt (parent, child);
+  /* The parent takes over our reference; a new pool cannot form a cycle. */
+  cymem_pool_link_child (parent, child);
 
   return child;
 }
@@ -189,6 +307,7 @@ cymem_pool_disown_object (CymemPool *pool,
                           gpointer   object)
 {
   GDestroyNotify destroy = NULL;
+  gpointer data = NULL;
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
   g_return_if_fail (G_IS_OBJECT (object));
@@ -200,10 +319,11 @@ cymem_pool_disown_object (CymemPool *pool,
     {
       CymemCleanup *cleanup = &g_array_index (pool->cleanups, CymemCleanup, i - 1);
 
-      if (cleanup->data == object &&
-          (cleanup->destroy == g_object_unref || cleanup->destroy == pool_release_child))
+      if ((cleanup->data == object && cleanup->destroy == g_object_unref) ||
+          cymem_pool_cleanup_is_link (cleanup, object))
         {
           destroy = cleanup->destroy;
+          data = cleanup->data;
           g_array_remove_index (pool->cleanups, i - 1);
           break;
         }
@@ -218,5 +338,5 @@ cymem_pool_disown_object (CymemPool *pool,
     }
 
   /* Outside the lock: this may finalize @object, a child pool included. */
-  destroy (object);
+  destroy (data);
 }

@@ -104,17 +104,9 @@ static GType cymem_pool_type;
 static GQuark
 cymem_pool_owner_quark (void)
 {
-  /* Atomic, unlike G_DEFINE_QUARK's lazy store: owners are looked up from
-   * several threads at once. */
   static GQuark quark;
-  GQuark q = __atomic_load_n (&quark, __ATOMIC_ACQUIRE);
 
-  if (G_UNLIKELY (q == 0))
-    {
-      q = g_quark_from_static_string ("cymem-pool-owner");
-      __atomic_store_n (&quark, q, __ATOMIC_RELEASE);
-    }
-  return q;
+  return cymem_quark_once (&quark, "cymem-pool-owner");
 }
 
 /* Inlined, like pool_alloc(): they are the allocation fast path. */
@@ -370,6 +362,7 @@ static void
 cymem_pool_finalize (GObject *object)
 {
   CymemPool *self = (CymemPool *)object;
+  CymemPool *attached;
 
   /* From here on the cleanups may call any function on the pool, which
    * then works on it without taking references. */
@@ -377,6 +370,13 @@ cymem_pool_finalize (GObject *object)
   pool_release_all (self, TRUE);
   g_warn_if_fail (self->table.pins == 0);
   g_clear_pointer (&self->cleanups, g_array_unref);
+
+  /* A pool attached to this one is no longer held by it once the qdata
+   * goes, after this function. */
+  attached = g_object_get_qdata (object, cymem_pool_owner_quark ());
+  if (attached != NULL)
+    cymem_pool_unlink_owner (attached, self);
+  cymem_pool_tree_finalize (self);
 
   G_OBJECT_CLASS (cymem_pool_parent_class)->finalize (object);
 }
@@ -743,8 +743,7 @@ pool_alloc_failed (CymemPool       *self,
  * g_malloc0_n(), this aborts the program if the size overflows, the
  * allocator fails or the block would take the pool over its
  * [property@Cymem.Pool:limit]; use [method@Cymem.Pool.try_alloc] to handle
- * failure. Called from inside the pool's own [method@Cymem.Pool.foreach] it
- * is refused with a critical warning and returns %NULL.
+ * failure.
  *
  * Returns: (transfer none): the new block
  *
@@ -936,8 +935,7 @@ pool_realloc (CymemPool   *self,
  * the smaller of the old and new sizes, and a grown tail is zeroed. Shrinking
  * is allowed. The pool's [property@Cymem.Pool:size] follows.
  *
- * If @mem is not a block of @pool, or the call comes from inside the pool's
- * own [method@Cymem.Pool.foreach], this emits a critical warning, returns
+ * If @mem is not a block of @pool, this emits a critical warning, returns
  * %NULL and changes nothing. If the allocator fails, or growing would take
  * the pool over its [property@Cymem.Pool:limit], the program aborts; use
  * [method@Cymem.Pool.try_realloc] to handle failure.
@@ -990,8 +988,7 @@ cymem_pool_try_realloc (CymemPool *pool,
  * Frees a block of @pool before the pool itself is cleared. %NULL is
  * ignored. A pointer @pool does not own (another pool's block, an interior
  * pointer, a stack address, a block already freed) gets a critical warning
- * naming it, and nothing is freed; so does a call from inside the pool's
- * own [method@Cymem.Pool.foreach].
+ * naming it, and nothing is freed.
  *
  * Since: 1.0
  */
@@ -1380,25 +1377,6 @@ cymem_pool_own (CymemPool      *pool,
     frame->budget++;
 }
 
-/* TRUE if @ancestor is @pool or owns it, directly or through other pools. */
-gboolean
-cymem_pool_has_ancestor_or_self (CymemPool *pool,
-                                 CymemPool *ancestor)
-{
-  for (CymemPool *p = pool; p != NULL; )
-    {
-      CymemPool *parent;
-
-      if (p == ancestor)
-        return TRUE;
-      cymem_lock_acquire (&p->lock);
-      parent = p->parent;
-      cymem_lock_release (&p->lock);
-      p = parent;
-    }
-  return FALSE;
-}
-
 /**
  * cymem_pool_own_object:
  * @pool: a pool
@@ -1407,8 +1385,8 @@ cymem_pool_has_ancestor_or_self (CymemPool *pool,
  * Makes @pool hold a reference to @object until the pool is cleared or
  * finalized, with the same ordering as [method@Cymem.Pool.own]. A pool that
  * owns other pools forms a hierarchy. A pool cannot own itself, nor a pool
- * that owns it (a cycle nothing could free): both are refused with a
- * critical warning.
+ * that holds it, directly or through other pools (a cycle nothing could
+ * free): both are refused with a critical warning.
  *
  * Since: 1.0
  */
@@ -1422,15 +1400,13 @@ cymem_pool_own_object (CymemPool *pool,
 
   if (CYMEM_IS_POOL (object))
     {
-      CymemPool *child = object;
-
-      if (cymem_pool_has_ancestor_or_self (pool, child))
+      g_object_ref (object);
+      if (!cymem_pool_link_child (pool, object))
         {
-          g_critical ("%s: pool %p owns pool %p already; owning it back would "
+          g_object_unref (object);
+          g_critical ("%s: pool %p holds pool %p already; owning it back would "
                       "form a cycle that is never freed", G_STRFUNC, object, (gpointer) pool);
-          return;
         }
-      cymem_pool_adopt (pool, g_object_ref (child));
       return;
     }
 
@@ -1451,10 +1427,12 @@ cymem_pool_own_object (CymemPool *pool,
  * warning, and attaching the same pool again changes nothing.
  *
  * Owner and pool must not form a cycle: attaching a pool to itself, or to
- * a pool it owns (such as one of its children), is refused with a
- * critical warning. A cycle through other objects (the pool owning its
- * owner through [method@Cymem.Pool.own_object]) cannot be detected: neither
- * would ever be freed.
+ * a pool it holds, directly or through other pools (its children, pools it
+ * owns with [method@Cymem.Pool.own_object], pools attached to it), is
+ * refused with a critical warning, even when another thread links the
+ * pools at the same moment. A cycle through objects that are not pools
+ * (the pool owning a plain object that holds the pool) cannot be detected:
+ * neither would ever be freed.
  *
  * Since: 1.0
  */
@@ -1467,13 +1445,6 @@ cymem_pool_attach (CymemPool *pool,
   g_return_if_fail (CYMEM_IS_POOL (pool));
   g_return_if_fail (G_IS_OBJECT (owner));
 
-  if (CYMEM_IS_POOL (owner) && cymem_pool_has_ancestor_or_self (CYMEM_POOL (owner), pool))
-    {
-      g_critical ("%s: pool %p cannot be attached to %s: it owns it, and the "
-                  "cycle would never be freed", G_STRFUNC, (gpointer) pool,
-                  (gpointer) owner == (gpointer) pool ? "itself" : "a pool");
-      return;
-    }
   if (__atomic_load_n (&pool->finalizing, __ATOMIC_RELAXED))
     {
       g_critical ("%s: pool %p is being finalized and cannot be attached",
@@ -1481,11 +1452,30 @@ cymem_pool_attach (CymemPool *pool,
       return;
     }
 
-  g_object_ref (pool);
-  if (g_object_replace_qdata (owner, cymem_pool_owner_quark (),
-                              NULL, pool, g_object_unref, NULL))
-    return;
-  g_object_unref (pool);
+  if (CYMEM_IS_POOL (owner))
+    {
+      /* Checked and linked as one step, against every other link. */
+      CymemPoolLinkStatus status = cymem_pool_link_owner (pool, CYMEM_POOL (owner),
+                                                          cymem_pool_owner_quark ());
+
+      if (status == CYMEM_POOL_LINK_CYCLE)
+        {
+          g_critical ("%s: pool %p cannot be attached to %s: it holds it, and the "
+                      "cycle would never be freed", G_STRFUNC, (gpointer) pool,
+                      (gpointer) owner == (gpointer) pool ? "itself" : "a pool");
+          return;
+        }
+      if (status == CYMEM_POOL_LINK_OK)
+        return;
+    }
+  else
+    {
+      g_object_ref (pool);
+      if (g_object_replace_qdata (owner, cymem_pool_owner_quark (),
+                                  NULL, pool, g_object_unref, NULL))
+        return;
+      g_object_unref (pool);
+    }
 
   existing = g_object_get_qdata (owner, cymem_pool_owner_quark ());
   if (existing != pool)
@@ -1525,6 +1515,8 @@ cymem_pool_detach (CymemPool *pool,
       return;
     }
 
+  if (CYMEM_IS_POOL (owner))
+    cymem_pool_unlink_owner (pool, CYMEM_POOL (owner));
   if (old_destroy != NULL)
     old_destroy (pool);
 }

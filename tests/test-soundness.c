@@ -626,6 +626,261 @@ test_attach_cycles (void)
   g_assert_cmpuint (counting_n_live (), ==, 0);
 }
 
+static void
+count_finalized (gpointer data, GObject *where_the_object_was)
+{
+  g_atomic_int_inc ((gint *) data);
+}
+
+static void
+test_attach_to_each_other (void)
+{
+  CymemPool *p = cymem_pool_new (), *q = cymem_pool_new ();
+  CymemPool *r = cymem_pool_new ();
+  gint finalized = 0;
+
+  g_test_summary ("Two pools attached to each other, or owning the pool they are "
+                  "attached to, are refused");
+  g_object_weak_ref (G_OBJECT (p), count_finalized, &finalized);
+  g_object_weak_ref (G_OBJECT (q), count_finalized, &finalized);
+  g_object_weak_ref (G_OBJECT (r), count_finalized, &finalized);
+
+  cymem_pool_attach (q, G_OBJECT (p));   /* p holds q */
+  g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, "*cannot be attached to a pool*");
+  cymem_pool_attach (p, G_OBJECT (q));
+  g_test_assert_expected_messages ();
+  g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, "*would form a cycle*");
+  cymem_pool_own_object (q, p);
+  g_test_assert_expected_messages ();
+
+  /* Through a third pool: r owns p, p holds q; q may not hold r. */
+  cymem_pool_own_object (r, p);
+  g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, "*cannot be attached to a pool*");
+  cymem_pool_attach (r, G_OBJECT (q));
+  g_test_assert_expected_messages ();
+
+  /* Detaching forgets the link: then q may hold p. */
+  cymem_pool_detach (q, G_OBJECT (p));
+  cymem_pool_own_object (q, p);
+
+  g_object_unref (p);
+  g_object_unref (r);
+  g_object_unref (q);
+  g_assert_cmpint (finalized, ==, 3);
+}
+
+typedef struct
+{
+  CymemPool *a, *b;
+  gint       go;
+  gboolean   by_attach;
+} CycleRace;
+
+static gpointer
+link_a_to_b (gpointer data)
+{
+  CycleRace *race = data;
+
+  while (!g_atomic_int_get (&race->go))
+    ;
+  cymem_pool_own_object (race->a, race->b);
+  return NULL;
+}
+
+static gpointer
+link_b_to_a (gpointer data)
+{
+  CycleRace *race = data;
+
+  while (!g_atomic_int_get (&race->go))
+    ;
+  if (race->by_attach)
+    cymem_pool_attach (race->a, G_OBJECT (race->b));
+  else
+    cymem_pool_own_object (race->b, race->a);
+  return NULL;
+}
+
+static GLogWriterOutput
+drop_refusals (GLogLevelFlags   level,
+               const GLogField *fields,
+               gsize            n_fields,
+               gpointer         user_data)
+{
+  /* The refusal of the losing side is expected. */
+  return G_LOG_WRITER_HANDLED;
+}
+
+static void
+cycle_race_subprocess (void)
+{
+  guint leaked = 0;
+
+  g_log_set_always_fatal (G_LOG_FATAL_MASK);
+  g_log_set_writer_func (drop_refusals, NULL, NULL);
+  for (guint round = 0; round < 2000; round++)
+    {
+      CycleRace race = { cymem_pool_new (), cymem_pool_new (), 0, round % 2 };
+      gint finalized = 0;
+      GThread *t1, *t2;
+
+      g_object_weak_ref (G_OBJECT (race.a), count_finalized, &finalized);
+      g_object_weak_ref (G_OBJECT (race.b), count_finalized, &finalized);
+      t1 = g_thread_new ("ab", link_a_to_b, &race);
+      t2 = g_thread_new ("ba", link_b_to_a, &race);
+      g_atomic_int_set (&race.go, 1);
+      g_thread_join (t1);
+      g_thread_join (t2);
+      g_object_unref (race.a);
+      g_object_unref (race.b);
+      if (g_atomic_int_get (&finalized) != 2)
+        leaked++;
+    }
+  g_assert_cmpuint (leaked, ==, 0);
+}
+
+static void
+test_cycle_race (void)
+{
+  g_test_summary ("Two threads linking two pools in opposite directions at once "
+                  "never both succeed");
+  if (g_test_subprocess ())
+    {
+      cycle_race_subprocess ();
+      return;
+    }
+  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+/* --- a copy out of a block that another thread steals and frees elsewhere --- */
+
+#define STOLEN_BYTES (256 * 1024)
+
+typedef struct
+{
+  CymemPool *a;
+  guintptr   current;
+  gint       stop;
+  guint      mode;
+} StealCopy;
+
+static gpointer
+copy_in_and_out (gpointer data)
+{
+  StealCopy *sc = data;
+  guint8 *buf = g_malloc0 (STOLEN_BYTES);
+
+  while (!g_atomic_int_get (&sc->stop))
+    {
+      GError *error = NULL;
+      guintptr addr = g_atomic_pointer_get (&sc->current);
+      GBytes *bytes;
+
+      switch (sc->mode)
+        {
+        case 0:
+          bytes = cymem_pool_read (sc->a, addr, 0, STOLEN_BYTES, &error);
+          if (bytes != NULL)
+            {
+              const guint8 *copied = g_bytes_get_data (bytes, NULL);
+
+              /* Copied from a live block, not a released one. */
+              g_assert_cmpuint (copied[0], ==, 'a');
+              g_assert_cmpuint (copied[STOLEN_BYTES / 2], ==, 'a');
+            }
+          g_clear_pointer (&bytes, g_bytes_unref);
+          break;
+        case 1:
+          g_free (cymem_pool_read_string (sc->a, addr, &error));
+          break;
+        case 2:
+          cymem_pool_write (sc->a, addr, 0, buf, STOLEN_BYTES - 1, &error);
+          break;
+        default:
+          addr = cymem_pool_realloc_address (sc->a, addr, STOLEN_BYTES, &error);
+          if (addr != 0)
+            g_atomic_pointer_set (&sc->current, addr);
+          break;
+        }
+      g_clear_error (&error);
+    }
+  g_free (buf);
+  return NULL;
+}
+
+static void
+test_copy_vs_steal (void)
+{
+  guint8 *source = g_malloc (STOLEN_BYTES);
+
+  g_test_summary ("read, read_string, write and realloc copy safely while another "
+                  "thread steals their block into another pool and frees it there");
+  memset (source, 'a', STOLEN_BYTES);
+  source[STOLEN_BYTES - 1] = '\0';
+  for (guint mode = 0; mode < 4; mode++)
+    {
+      StealCopy sc = { counting_pool_new (), 0, 0, mode };
+      CymemPool *b = cymem_pool_new_with_allocator (counting_malloc, counting_free);
+      GThread *thread;
+
+      sc.current = cymem_pool_memdup_address (sc.a, source, STOLEN_BYTES, NULL);
+      thread = g_thread_new ("copy", copy_in_and_out, &sc);
+      for (guint i = 0; i < 300; i++)
+        {
+          guintptr addr = g_atomic_pointer_get (&sc.current);
+
+          g_usleep (20);
+          if (!cymem_pool_steal_address (b, sc.a, addr, NULL))
+            continue;
+          /* Released at once unless a reader of a still needs it. */
+          g_assert_true (cymem_pool_free_address (b, addr, NULL));
+          g_atomic_pointer_set (&sc.current,
+                                cymem_pool_memdup_address (sc.a, source, STOLEN_BYTES, NULL));
+        }
+      g_atomic_int_set (&sc.stop, 1);
+      g_thread_join (thread);
+      g_object_unref (b);
+      g_object_unref (sc.a);
+      g_assert_cmpuint (counting_n_live (), ==, 0);
+      g_assert_cmpuint (counting_n_frees (), ==, counting_n_mallocs ());
+    }
+  g_free (source);
+}
+
+/* --- the first use of the owner key from two threads at once --- */
+
+static gint quark_go;
+
+static gpointer
+ensure_pool (gpointer data)
+{
+  while (!g_atomic_int_get (&quark_go))
+    ;
+  return cymem_pool_ensure_for_object (data);
+}
+
+static void
+test_first_use_race (void)
+{
+  g_test_summary ("The first attach and the first error of a process may come from "
+                  "two threads at once (a data race under ThreadSanitizer in 1.0)");
+  if (g_test_subprocess ())
+    {
+      GObject *x = g_object_new (G_TYPE_OBJECT, NULL), *y = g_object_new (G_TYPE_OBJECT, NULL);
+      GThread *t1 = g_thread_new ("x", ensure_pool, x), *t2 = g_thread_new ("y", ensure_pool, y);
+
+      g_atomic_int_set (&quark_go, 1);
+      g_assert_nonnull (g_thread_join (t1));
+      g_assert_nonnull (g_thread_join (t2));
+      g_object_unref (x);
+      g_object_unref (y);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 /* --- 12. disown_object from a cleanup during clear/finalize --- */
 
 typedef struct
@@ -697,6 +952,11 @@ main (int   argc,
   g_test_add_func ("/Cymem/Soundness/10-bookkeeping-failure", test_bookkeeping_failure);
   g_test_add_func ("/Cymem/Soundness/11-attach-cycles", test_attach_cycles);
   g_test_add_func ("/Cymem/Soundness/12-disown-from-cleanup", test_disown_from_cleanup);
+  /* Found by an adversarial review of 1.2's protocol. */
+  g_test_add_func ("/Cymem/Soundness/11-attach-to-each-other", test_attach_to_each_other);
+  g_test_add_func ("/Cymem/Soundness/11-cycle-race", test_cycle_race);
+  g_test_add_func ("/Cymem/Soundness/copy-vs-steal", test_copy_vs_steal);
+  g_test_add_func ("/Cymem/Soundness/first-use-race", test_first_use_race);
 
   return g_test_run ();
 }
