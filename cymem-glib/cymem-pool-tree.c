@@ -124,7 +124,9 @@ cymem_pool_steal (CymemPool *pool,
  * that checking for a cycle and making the link it allows are one step for
  * every thread; it is only taken when links change, never on the
  * allocation paths, and no pool lock is held while taking it. */
-static GMutex tree_lock;
+/* The pool's own lock kind: GLib's GMutex is invisible to ThreadSanitizer
+ * when GLib itself is not instrumented. */
+static CymemLock tree_lock = CYMEM_LOCK_INIT;
 
 typedef struct
 {
@@ -170,14 +172,14 @@ link_release (gpointer data)
   PoolLink *link = data;
   CymemPool *child = link->child;
 
-  g_mutex_lock (&tree_lock);
+  cymem_lock_acquire (&tree_lock);
   links_remove (child->holders, link->holder);
   if (child->parent == link->holder)
     {
       child->parent = NULL;
       links_remove (link->holder->children, child);
     }
-  g_mutex_unlock (&tree_lock);
+  cymem_lock_release (&tree_lock);
 
   g_free (link);
   g_object_unref (child);
@@ -196,10 +198,10 @@ cymem_pool_link_child (CymemPool *holder,
 {
   PoolLink *link;
 
-  g_mutex_lock (&tree_lock);
+  cymem_lock_acquire (&tree_lock);
   if (held_by_locked (holder, child))
     {
-      g_mutex_unlock (&tree_lock);
+      cymem_lock_release (&tree_lock);
       return FALSE;
     }
   link = g_new (PoolLink, 1);
@@ -212,7 +214,7 @@ cymem_pool_link_child (CymemPool *holder,
       links_add (&holder->children, child);
     }
   cymem_pool_own (holder, link, link_release);
-  g_mutex_unlock (&tree_lock);
+  cymem_lock_release (&tree_lock);
 
   return TRUE;
 }
@@ -224,7 +226,7 @@ cymem_pool_link_owner (CymemPool *pool,
 {
   CymemPoolLinkStatus status = CYMEM_POOL_LINK_OK;
 
-  g_mutex_lock (&tree_lock);
+  cymem_lock_acquire (&tree_lock);
   if (held_by_locked (owner, pool))
     status = CYMEM_POOL_LINK_CYCLE;
   else if (g_object_replace_qdata (G_OBJECT (owner), quark, NULL, g_object_ref (pool),
@@ -235,7 +237,7 @@ cymem_pool_link_owner (CymemPool *pool,
       g_object_unref (pool);
       status = CYMEM_POOL_LINK_TAKEN;
     }
-  g_mutex_unlock (&tree_lock);
+  cymem_lock_release (&tree_lock);
 
   return status;
 }
@@ -244,18 +246,18 @@ void
 cymem_pool_unlink_owner (CymemPool *pool,
                          CymemPool *owner)
 {
-  g_mutex_lock (&tree_lock);
+  cymem_lock_acquire (&tree_lock);
   links_remove (pool->holders, owner);
-  g_mutex_unlock (&tree_lock);
+  cymem_lock_release (&tree_lock);
 }
 
 void
 cymem_pool_tree_finalize (CymemPool *pool)
 {
-  g_mutex_lock (&tree_lock);
+  cymem_lock_acquire (&tree_lock);
   g_clear_pointer (&pool->children, g_ptr_array_unref);
   g_clear_pointer (&pool->holders, g_ptr_array_unref);
-  g_mutex_unlock (&tree_lock);
+  cymem_lock_release (&tree_lock);
 }
 
 /**
