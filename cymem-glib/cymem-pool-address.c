@@ -152,13 +152,14 @@ cymem_pool_free_address (CymemPool  *pool,
 /**
  * cymem_pool_realloc_address: (rename-to cymem_pool_realloc)
  * @pool: a pool
- * @address: the address of a block of @pool
+ * @address: the address of a block of @pool, or 0 for a new block
  * @n_bytes: the new size, in bytes; 0 is allowed
  * @error: return location for a #GError
  *
  * Resizes the block at @address, like [method@Cymem.Pool.try_realloc]: it
  * may move, its contents are kept up to the smaller size and a grown tail is
- * zeroed. On failure the old block stays owned and intact.
+ * zeroed. On failure the old block stays owned and intact. Address 0
+ * allocates a new zeroed block, as `realloc (NULL, n)` does (since 1.2).
  *
  * Returns: the block's new address, or 0 with @error set
  *
@@ -177,10 +178,7 @@ cymem_pool_realloc_address (CymemPool  *pool,
   g_return_val_if_fail (error == NULL || *error == NULL, 0);
 
   if (address == 0)
-    {
-      set_unknown_address (error, address);
-      return 0;
-    }
+    return cymem_pool_alloc_address (pool, 1, n_bytes, error);
 
   status = cymem_pool_realloc_internal (pool, (gpointer) address, n_bytes, &new_mem);
   if (status != CYMEM_POOL_STATUS_OK)

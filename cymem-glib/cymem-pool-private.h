@@ -43,6 +43,10 @@ struct _CymemPool
   guint            debt_pins;  /* of table.pins, those held for other pools'
                                 * readers; the rest are this pool's readers */
   gint             finalizing; /* set when finalize starts: never ref the pool again */
+  gint             tree_limited; /* it or an ancestor has a limit; written under @lock
+                                  * and the tree lock, read without them too */
+  gchar           *name;       /* guarded by @lock */
+  GType            owner_type; /* the type of the first object it was attached to */
 
   CymemMallocFunc  malloc_func; /* NULL for the default allocator */
   CymemFreeFunc    free_func;
@@ -189,9 +193,37 @@ gboolean        cymem_pool_cleanup_is_link  (const CymemCleanup *cleanup,
                                              gpointer            object);
 /* Frees the link arrays of a finalized pool. */
 void            cymem_pool_tree_finalize    (CymemPool   *pool);
-/* Bytes the pool may still grow by under its limit; G_MAXSIZE if none.
- * Call with the lock held. */
-gsize           cymem_pool_headroom_locked  (CymemPool   *self);
+/* "pool 0x... 'name'", for messages: in one of two buffers of the calling
+ * thread, so that a message may name two pools (cymem-pool-report.c). */
+const gchar    *cymem_pool_label            (gpointer     pool);
+/* Called by finalize: the debug log, and the registry of live pools kept
+ * for CYMEM_DEBUG=leaks (cymem-pool-report.c). */
+void            cymem_pool_debug_init       (void);
+void            cymem_pool_debug_register   (CymemPool   *pool);
+void            cymem_pool_debug_finalize   (CymemPool   *pool);
+/* With the tree lock held: appends @pool's subtree report to @out. */
+void            cymem_pool_report_locked    (CymemPool   *pool,
+                                             GString     *out,
+                                             guint        depth);
+
+/* Budgets across trees (cymem-pool-tree.c). A pool in a limited tree (it
+ * or an ancestor has a limit) grows only with the process-wide tree lock
+ * held, so that the totals of a limited tree can only shrink while a growth
+ * is checked against them. cymem_pool_tree_fits() is called with the tree
+ * lock and no pool lock held: whether @pool may grow by @n_bytes under every
+ * limit bounding it, @reserved of them being its own reservation (already
+ * counted), with @from's subtree not counted twice (a steal within a tree). */
+void            cymem_pool_tree_lock        (void);
+void            cymem_pool_tree_unlock      (void);
+gboolean        cymem_pool_tree_fits        (CymemPool   *pool,
+                                             gsize        n_bytes,
+                                             gsize        reserved,
+                                             CymemPool   *from);
+/* The size of @pool and its descendants, with the tree lock held. */
+guint64         cymem_pool_total_size_locked (CymemPool  *pool);
+/* Sets the limit and which pools of the subtree are limited. */
+void            cymem_pool_tree_set_limit   (CymemPool   *pool,
+                                             guint64      limit);
 /* Records that the pool grew; call with the lock held. */
 void            cymem_pool_note_growth_locked (CymemPool *self);
 

@@ -11,6 +11,11 @@
 
 #include "cymem-pool-private.h"
 
+/* Guards the links between pools (see "the links between pools" below).
+ * The pool's own lock kind: GLib's GMutex is invisible to ThreadSanitizer
+ * when GLib itself is not instrumented. */
+static CymemLock tree_lock = CYMEM_LOCK_INIT;
+
 CymemPoolStatus
 cymem_pool_steal_internal (CymemPool *self,
                            CymemPool *from,
@@ -39,33 +44,70 @@ cymem_pool_steal_internal (CymemPool *self,
 
   /* Both locks, always in address order, so that two threads stealing in
    * opposite directions cannot deadlock; no other code holds two pool
-   * locks, nor calls out while holding one. */
+   * locks, nor calls out while holding one. Into a limited tree, the tree
+   * lock is taken first and the tree's limits checked before. */
   first = (guintptr) self < (guintptr) from ? self : from;
   second = first == self ? from : self;
-  cymem_lock_acquire (&first->lock);
-  cymem_lock_acquire (&second->lock);
-
-  if (!cymem_table_lookup (&from->table, mem, &n_bytes))
-    status = CYMEM_POOL_STATUS_NOT_OWNED;
-  else if (n_bytes > cymem_pool_headroom_locked (self))
-    status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
-  /* Room first, so that the block is never in neither table. And a
-   * reader of @from may be looking at the block (a walk, a copy, a
-   * cleanup): @pool then keeps its memory until they are done. */
-  else if (!cymem_table_reserve (&self->table, 1) ||
-           (cymem_pool_has_readers_locked (from) && !cymem_pool_add_debtor_locked (from, self)))
-    status = CYMEM_POOL_STATUS_NO_MEMORY;
-  else
+  for (;;)
     {
-      cymem_table_remove (&from->table, mem, NULL);
-      from->size -= n_bytes;
-      cymem_table_insert (&self->table, mem, n_bytes);
-      self->size += n_bytes;
-      cymem_pool_note_growth_locked (self);
-    }
+      gboolean limited = __atomic_load_n (&self->tree_limited, __ATOMIC_RELAXED);
+      gboolean fits = TRUE;
+      gsize checked = 0;
 
-  cymem_lock_release (&second->lock);
-  cymem_lock_release (&first->lock);
+      if (limited)
+        {
+          gboolean owned;
+
+          cymem_lock_acquire (&tree_lock);
+          cymem_lock_acquire (&from->lock);
+          owned = cymem_table_lookup (&from->table, mem, &checked);
+          cymem_lock_release (&from->lock);
+          if (!owned)
+            {
+              cymem_lock_release (&tree_lock);
+              return CYMEM_POOL_STATUS_NOT_OWNED;
+            }
+          fits = cymem_pool_tree_fits (self, checked, 0, from);
+        }
+
+      cymem_lock_acquire (&first->lock);
+      cymem_lock_acquire (&second->lock);
+
+      if (!cymem_table_lookup (&from->table, mem, &n_bytes))
+        status = CYMEM_POOL_STATUS_NOT_OWNED;
+      else if ((!limited && self->tree_limited) || (limited && n_bytes != checked))
+        {
+          /* @pool became limited, or the block was resized, meanwhile:
+           * check again. */
+          cymem_lock_release (&second->lock);
+          cymem_lock_release (&first->lock);
+          if (limited)
+            cymem_lock_release (&tree_lock);
+          continue;
+        }
+      else if (!fits)
+        status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+      /* Room first, so that the block is never in neither table. And a
+       * reader of @from may be looking at the block (a walk, a copy, a
+       * cleanup): @pool then keeps its memory until they are done. */
+      else if (!cymem_table_reserve (&self->table, 1) ||
+               (cymem_pool_has_readers_locked (from) && !cymem_pool_add_debtor_locked (from, self)))
+        status = CYMEM_POOL_STATUS_NO_MEMORY;
+      else
+        {
+          cymem_table_remove (&from->table, mem, NULL);
+          from->size -= n_bytes;
+          cymem_table_insert (&self->table, mem, n_bytes);
+          self->size += n_bytes;
+          cymem_pool_note_growth_locked (self);
+        }
+
+      cymem_lock_release (&second->lock);
+      cymem_lock_release (&first->lock);
+      if (limited)
+        cymem_lock_release (&tree_lock);
+      break;
+    }
 
   *n_bytes_out = n_bytes;
   return status;
@@ -124,9 +166,6 @@ cymem_pool_steal (CymemPool *pool,
  * that checking for a cycle and making the link it allows are one step for
  * every thread; it is only taken when links change, never on the
  * allocation paths, and no pool lock is held while taking it. */
-/* The pool's own lock kind: GLib's GMutex is invisible to ThreadSanitizer
- * when GLib itself is not instrumented. */
-static CymemLock tree_lock = CYMEM_LOCK_INIT;
 
 typedef struct
 {
@@ -149,6 +188,101 @@ links_remove (GPtrArray *links,
 {
   if (links != NULL)
     g_ptr_array_remove (links, pool);
+}
+
+void
+cymem_pool_tree_lock (void)
+{
+  cymem_lock_acquire (&tree_lock);
+}
+
+void
+cymem_pool_tree_unlock (void)
+{
+  cymem_lock_release (&tree_lock);
+}
+
+/* Marks which pools of @pool's subtree are bounded by a limit. */
+static void
+update_limited_locked (CymemPool *pool,
+                       gboolean   inherited)
+{
+  gboolean limited = inherited || __atomic_load_n (&pool->limit, __ATOMIC_RELAXED) != 0;
+
+  /* Under the pool's lock: a growth that read the flag clear before the
+   * lock sees it set once it holds the lock, and takes the tree's path. */
+  cymem_lock_acquire (&pool->lock);
+  __atomic_store_n (&pool->tree_limited, limited, __ATOMIC_RELAXED);
+  cymem_lock_release (&pool->lock);
+
+  for (guint i = 0; pool->children != NULL && i < pool->children->len; i++)
+    update_limited_locked (g_ptr_array_index (pool->children, i), limited);
+}
+
+static gboolean
+parent_limited_locked (CymemPool *pool)
+{
+  return pool->parent != NULL && __atomic_load_n (&pool->parent->tree_limited, __ATOMIC_RELAXED);
+}
+
+void
+cymem_pool_tree_set_limit (CymemPool *pool,
+                           guint64    limit)
+{
+  cymem_lock_acquire (&tree_lock);
+  cymem_lock_acquire (&pool->lock);
+  __atomic_store_n (&pool->limit, limit, __ATOMIC_RELAXED);
+  cymem_lock_release (&pool->lock);
+  update_limited_locked (pool, parent_limited_locked (pool));
+  cymem_lock_release (&tree_lock);
+}
+
+/* Bytes used and reserved in @pool and its descendants. */
+static guint64
+subtree_used_locked (CymemPool *pool,
+                     gboolean   with_reserved)
+{
+  guint64 used;
+
+  cymem_lock_acquire (&pool->lock);
+  used = (guint64) pool->size + (with_reserved ? pool->reserved : 0);
+  cymem_lock_release (&pool->lock);
+
+  for (guint i = 0; pool->children != NULL && i < pool->children->len; i++)
+    used += subtree_used_locked (g_ptr_array_index (pool->children, i), with_reserved);
+  return used;
+}
+
+static gboolean
+is_descendant_or_self_locked (CymemPool *pool,
+                              CymemPool *ancestor)
+{
+  for (CymemPool *p = pool; p != NULL; p = p->parent)
+    if (p == ancestor)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+cymem_pool_tree_fits (CymemPool *pool,
+                      gsize      n_bytes,
+                      gsize      reserved,
+                      CymemPool *from)
+{
+  for (CymemPool *a = pool; a != NULL; a = a->parent)
+    {
+      guint64 limit = __atomic_load_n (&a->limit, __ATOMIC_RELAXED);
+      guint64 used;
+
+      /* A block moving within @a's subtree does not change its total. */
+      if (limit == 0 || (from != NULL && is_descendant_or_self_locked (from, a)))
+        continue;
+      used = subtree_used_locked (a, TRUE) - reserved;
+      /* Over the limit already (it was lowered), only 0 bytes fit. */
+      if (n_bytes > (used >= limit ? 0 : limit - used))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* TRUE if @holder is @pool or holds it, directly or through other pools. */
@@ -178,6 +312,7 @@ link_release (gpointer data)
     {
       child->parent = NULL;
       links_remove (link->holder->children, child);
+      update_limited_locked (child, FALSE);
     }
   cymem_lock_release (&tree_lock);
 
@@ -212,6 +347,7 @@ cymem_pool_link_child (CymemPool *holder,
     {
       child->parent = holder;
       links_add (&holder->children, child);
+      update_limited_locked (child, __atomic_load_n (&holder->tree_limited, __ATOMIC_RELAXED));
     }
   cymem_pool_own (holder, link, link_release);
   cymem_lock_release (&tree_lock);
@@ -334,11 +470,131 @@ cymem_pool_disown_object (CymemPool *pool,
 
   if (destroy == NULL)
     {
-      g_critical ("%s: pool %p does not own %s %p", G_STRFUNC, (gpointer) pool,
+      g_critical ("%s: %s does not own %s %p", G_STRFUNC, cymem_pool_label (pool),
                   G_OBJECT_TYPE_NAME (object), object);
       return;
     }
 
   /* Outside the lock: this may finalize @object, a child pool included. */
   destroy (data);
+}
+
+/**
+ * cymem_pool_get_parent:
+ * @pool: a pool
+ *
+ * Gets the pool that made @pool with [method@Cymem.Pool.new_child], or that
+ * first took it with [method@Cymem.Pool.own_object]. A pool leaves its
+ * parent's tree when the parent lets it go: when the parent is cleared or
+ * finalized (the child then dies unless something else holds it), or
+ * through [method@Cymem.Pool.disown_object]; it then has no parent. The
+ * object a pool is attached to ([method@Cymem.Pool.attach]) is not its
+ * parent, and the death of that owner does not change the tree.
+ *
+ * Returns: (transfer none) (nullable): the parent, or %NULL
+ *
+ * Since: 1.2
+ */
+CymemPool *
+cymem_pool_get_parent (CymemPool *pool)
+{
+  CymemPool *parent;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
+
+  cymem_lock_acquire (&tree_lock);
+  parent = pool->parent;
+  cymem_lock_release (&tree_lock);
+
+  return parent;
+}
+
+/**
+ * cymem_pool_is_ancestor:
+ * @pool: a pool
+ * @ancestor: another pool
+ *
+ * Checks whether @ancestor is a strict ancestor of @pool: its parent, its
+ * parent's parent, and so on (see [method@Cymem.Pool.get_parent]), as
+ * `gtk_widget_is_ancestor()` and `apr_pool_is_ancestor()` do. A pool is not
+ * its own ancestor.
+ *
+ * Returns: %TRUE if @ancestor is an ancestor of @pool
+ *
+ * Since: 1.2
+ */
+gboolean
+cymem_pool_is_ancestor (CymemPool *pool,
+                        CymemPool *ancestor)
+{
+  gboolean found = FALSE;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), FALSE);
+  g_return_val_if_fail (CYMEM_IS_POOL (ancestor), FALSE);
+
+  cymem_lock_acquire (&tree_lock);
+  for (CymemPool *p = pool->parent; p != NULL && !found; p = p->parent)
+    found = p == ancestor;
+  cymem_lock_release (&tree_lock);
+
+  return found;
+}
+
+/**
+ * cymem_pool_list_children:
+ * @pool: a pool
+ *
+ * Lists the pools whose parent is @pool, oldest first.
+ *
+ * Returns: (transfer full) (element-type CymemPool): the children, each
+ *   with a reference of its own
+ *
+ * Since: 1.2
+ */
+GPtrArray *
+cymem_pool_list_children (CymemPool *pool)
+{
+  GPtrArray *children;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
+
+  children = g_ptr_array_new_with_free_func (g_object_unref);
+  cymem_lock_acquire (&tree_lock);
+  for (guint i = 0; pool->children != NULL && i < pool->children->len; i++)
+    g_ptr_array_add (children, g_object_ref (g_ptr_array_index (pool->children, i)));
+  cymem_lock_release (&tree_lock);
+
+  return children;
+}
+
+/**
+ * cymem_pool_get_total_size: (get-property total-size)
+ * @pool: a pool
+ *
+ * Gets the size of @pool and of all its descendants (children, their
+ * children...), in bytes, as `talloc_total_size()` does: the figure that
+ * [property@Cymem.Pool:limit] bounds.
+ *
+ * Returns: the [property@Cymem.Pool:total-size]
+ *
+ * Since: 1.2
+ */
+guint64
+cymem_pool_get_total_size (CymemPool *pool)
+{
+  guint64 total;
+
+  g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
+
+  cymem_lock_acquire (&tree_lock);
+  total = cymem_pool_total_size_locked (pool);
+  cymem_lock_release (&tree_lock);
+
+  return total;
+}
+
+guint64
+cymem_pool_total_size_locked (CymemPool *pool)
+{
+  return subtree_used_locked (pool, FALSE);
 }

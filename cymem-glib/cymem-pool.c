@@ -85,6 +85,8 @@ enum {
   PROP_N_ALLOCATIONS,
   PROP_LIMIT,
   PROP_PEAK_SIZE,
+  PROP_TOTAL_SIZE,
+  PROP_NAME,
   N_PROPS
 };
 
@@ -156,9 +158,9 @@ cymem_pool_warn_status (CymemPool       *self,
   switch (status)
     {
     case CYMEM_POOL_STATUS_NOT_OWNED:
-      g_critical ("%s: %p is not a block owned by pool %p (a foreign, interior or "
+      g_critical ("%s: %p is not a block owned by %s (a foreign, interior or "
                   "already freed pointer); nothing was changed",
-                  func, mem, (gpointer) self);
+                  func, mem, cymem_pool_label (self));
       break;
     case CYMEM_POOL_STATUS_DIFFERENT_ALLOCATORS:
       g_critical ("%s: pools with different allocators cannot exchange blocks; "
@@ -167,16 +169,6 @@ cymem_pool_warn_status (CymemPool       *self,
     default:
       break;
     }
-}
-
-gsize
-cymem_pool_headroom_locked (CymemPool *self)
-{
-  guint64 used = (guint64) self->size + self->reserved;
-
-  if (self->limit == 0)
-    return G_MAXSIZE;
-  return used >= self->limit ? 0 : (gsize) MIN (self->limit - used, G_MAXSIZE);
 }
 
 void
@@ -364,6 +356,8 @@ cymem_pool_finalize (GObject *object)
   CymemPool *self = (CymemPool *)object;
   CymemPool *attached;
 
+  cymem_pool_debug_finalize (self);
+
   /* From here on the cleanups may call any function on the pool, which
    * then works on it without taking references. */
   __atomic_store_n (&self->finalizing, TRUE, __ATOMIC_RELAXED);
@@ -377,6 +371,7 @@ cymem_pool_finalize (GObject *object)
   if (attached != NULL)
     cymem_pool_unlink_owner (attached, self);
   cymem_pool_tree_finalize (self);
+  g_free (self->name);
 
   G_OBJECT_CLASS (cymem_pool_parent_class)->finalize (object);
 }
@@ -407,6 +402,14 @@ cymem_pool_get_property (GObject    *object,
       g_value_set_uint64 (value, cymem_pool_get_peak_size (self));
       break;
 
+    case PROP_TOTAL_SIZE:
+      g_value_set_uint64 (value, cymem_pool_get_total_size (self));
+      break;
+
+    case PROP_NAME:
+      g_value_take_string (value, cymem_pool_dup_name (self));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -424,6 +427,10 @@ cymem_pool_set_property (GObject      *object,
     {
     case PROP_LIMIT:
       cymem_pool_set_limit (self, g_value_get_uint64 (value));
+      break;
+
+    case PROP_NAME:
+      cymem_pool_set_name (self, g_value_get_string (value));
       break;
 
     default:
@@ -470,8 +477,11 @@ cymem_pool_class_init (CymemPoolClass *klass)
   /**
    * CymemPool:limit: (getter get_limit) (setter set_limit)
    *
-   * A budget, in bytes, for [property@Cymem.Pool:size]; 0 means none.
-   * Allocations that would take the pool over it fail: the `try_` functions
+   * A budget, in bytes, for the pool and all its descendants (its
+   * [property@Cymem.Pool:total-size]), as talloc's memlimit is; 0 means
+   * none. An allocation in the pool or in any pool below it, or a steal
+   * into one, that would take a total over its limit fails: the `try_`
+   * functions
    * and the copies return %NULL, [method@Cymem.Pool.alloc] and
    * [method@Cymem.Pool.realloc] abort, and the binding API reports
    * %CYMEM_POOL_ERROR_LIMIT_EXCEEDED. Lowering the limit below the current
@@ -499,7 +509,37 @@ cymem_pool_class_init (CymemPoolClass *klass)
                          0, G_MAXUINT64, 0,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * CymemPool:total-size: (getter get_total_size)
+   *
+   * The size of the pool and of all its descendants (see
+   * [method@Cymem.Pool.get_parent]), in bytes: what
+   * [property@Cymem.Pool:limit] bounds. It does not emit notifications.
+   *
+   * Since: 1.2
+   */
+  properties[PROP_TOTAL_SIZE] =
+    g_param_spec_uint64 ("total-size", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CymemPool:name: (setter set_name) (getter dup_name)
+   *
+   * A name for the pool, for people: every critical warning about the
+   * pool, [method@Cymem.Pool.report], the finalize log
+   * (`G_MESSAGES_DEBUG=Cymem`) and the leak report (`CYMEM_DEBUG=leaks`)
+   * show it. %NULL by default. It notifies only when its value changes.
+   *
+   * Since: 1.2
+   */
+  properties[PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  cymem_pool_debug_init ();
 
   cymem_pool_type = G_TYPE_FROM_CLASS (klass);
 }
@@ -507,6 +547,7 @@ cymem_pool_class_init (CymemPoolClass *klass)
 static void
 cymem_pool_init (CymemPool *self)
 {
+  cymem_pool_debug_register (self);
 }
 
 /**
@@ -557,21 +598,25 @@ cymem_pool_new_with_allocator (CymemMallocFunc malloc_func,
   return self;
 }
 
-/* Under a limit the bytes are reserved, under the lock, before the
- * allocator is called, so that threads allocating at once cannot
- * overshoot the limit together. */
+/* In a limited tree the bytes are reserved, under the tree lock, before
+ * the allocator is called, so that threads allocating at once cannot
+ * overshoot a limit together. */
 static G_GNUC_NO_INLINE CymemPoolStatus
 pool_reserve (CymemPool *self,
               gsize      n_bytes)
 {
   CymemPoolStatus status = CYMEM_POOL_STATUS_OK;
 
-  cymem_lock_acquire (&self->lock);
-  if (n_bytes > cymem_pool_headroom_locked (self))
+  cymem_pool_tree_lock ();
+  if (!cymem_pool_tree_fits (self, n_bytes, 0, NULL))
     status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
   else
-    self->reserved += n_bytes;
-  cymem_lock_release (&self->lock);
+    {
+      cymem_lock_acquire (&self->lock);
+      self->reserved += n_bytes;
+      cymem_lock_release (&self->lock);
+    }
+  cymem_pool_tree_unlock ();
 
   return status;
 }
@@ -599,7 +644,7 @@ pool_block_new_checked (CymemPool *self,
     return CYMEM_POOL_STATUS_NO_MEMORY;
 
   *reserved = 0;
-  if (G_UNLIKELY (__atomic_load_n (&self->limit, __ATOMIC_RELAXED) != 0))
+  if (G_UNLIKELY (__atomic_load_n (&self->tree_limited, __ATOMIC_RELAXED)))
     {
       if (pool_reserve (self, n_bytes) != CYMEM_POOL_STATUS_OK)
         return CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
@@ -629,6 +674,40 @@ pool_record_failed (CymemPool       *self,
   return status;
 }
 
+/* Recording in a limited tree: the limits are checked again, with the
+ * tree lock held, since one may have been set or lowered since the block
+ * was allocated; the size must never exceed the limit in force when a
+ * block is recorded. */
+static G_GNUC_NO_INLINE CymemPoolStatus
+pool_record_limited (CymemPool *self,
+                     gpointer   mem,
+                     gsize      n_bytes,
+                     gsize      reserved)
+{
+  CymemPoolStatus status = CYMEM_POOL_STATUS_OK;
+  gboolean fits;
+
+  cymem_pool_tree_lock ();
+  fits = cymem_pool_tree_fits (self, n_bytes, reserved, NULL);
+  cymem_lock_acquire (&self->lock);
+  self->reserved -= reserved;
+  if (!fits)
+    status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+  else if (!cymem_table_insert (&self->table, mem, n_bytes))
+    status = CYMEM_POOL_STATUS_NO_MEMORY;
+  else
+    {
+      self->size += n_bytes;
+      cymem_pool_note_growth_locked (self);
+    }
+  cymem_lock_release (&self->lock);
+  cymem_pool_tree_unlock ();
+
+  if (status != CYMEM_POOL_STATUS_OK)
+    pool_block_free (mem, 0, self);
+  return status;
+}
+
 G_ALWAYS_INLINE static inline CymemPoolStatus
 pool_record (CymemPool *self,
              gpointer   mem,
@@ -637,17 +716,13 @@ pool_record (CymemPool *self,
 {
   CYMEM_PERTURB ();
   cymem_lock_acquire (&self->lock);
-  /* The limit is checked again: it may have been set or lowered since the
-   * block was allocated, and the size must never exceed the limit in force
-   * when a block is recorded. */
-  if (G_UNLIKELY (__atomic_load_n (&self->limit, __ATOMIC_RELAXED) != 0))
+  /* Read under the lock: a limit set above this pool meanwhile is seen. */
+  if (G_UNLIKELY (__atomic_load_n (&self->tree_limited, __ATOMIC_RELAXED)))
     {
-      self->reserved -= reserved;
-      if (n_bytes > cymem_pool_headroom_locked (self))
-        return pool_record_failed (self, mem, CYMEM_POOL_STATUS_LIMIT_EXCEEDED);
+      cymem_lock_release (&self->lock);
+      return pool_record_limited (self, mem, n_bytes, reserved);
     }
-  else
-    self->reserved -= reserved;
+  self->reserved -= reserved;
   if (G_UNLIKELY (!cymem_table_insert (&self->table, mem, n_bytes)))
     return pool_record_failed (self, mem, CYMEM_POOL_STATUS_NO_MEMORY);
   self->size += n_bytes;
@@ -722,9 +797,9 @@ pool_alloc_failed (CymemPool       *self,
     g_error ("%s: overflow allocating %" G_GSIZE_FORMAT "*%" G_GSIZE_FORMAT " bytes",
              func, n_elements, element_size);
   else if (status == CYMEM_POOL_STATUS_LIMIT_EXCEEDED)
-    g_error ("%s: allocating %" G_GSIZE_FORMAT " bytes would take pool %p over its "
-             "limit of %" G_GUINT64_FORMAT " bytes",
-             func, n_elements * element_size, (gpointer) self, cymem_pool_get_limit (self));
+    g_error ("%s: allocating %" G_GSIZE_FORMAT " bytes would take %s over its "
+             "limit of %" G_GUINT64_FORMAT " bytes (or a pool above it over its own)",
+             func, n_elements * element_size, cymem_pool_label (self), cymem_pool_get_limit (self));
   else
     g_error ("%s: failed to allocate %" G_GSIZE_FORMAT " bytes",
              func, n_elements * element_size);
@@ -810,32 +885,57 @@ cymem_pool_realloc_internal (CymemPool *self,
                              gpointer  *new_mem_out)
 {
   gpointer new_mem, release = NULL;
-  gsize old_bytes, grow = 0;
+  gsize old_bytes = 0, grow = 0;
   gssize slot;
-  CymemPoolStatus status = CYMEM_POOL_STATUS_OK;
+  gboolean limited, fits = TRUE;
+  CymemPoolStatus status;
+
+  /* In a limited tree the growth is checked, and reserved, under the tree
+   * lock (see pool_reserve()), with the block's size looked up first. */
+again:
+  status = CYMEM_POOL_STATUS_OK;
+  limited = __atomic_load_n (&self->tree_limited, __ATOMIC_RELAXED);
+  if (limited)
+    {
+      gsize checked = 0;
+
+      cymem_pool_tree_lock ();
+      cymem_lock_acquire (&self->lock);
+      cymem_table_lookup (&self->table, mem, &checked);
+      cymem_lock_release (&self->lock);
+      if (n_bytes > checked)
+        fits = cymem_pool_tree_fits (self, n_bytes - checked, 0, NULL);
+    }
 
   cymem_lock_acquire (&self->lock);
   if (!cymem_table_lookup (&self->table, mem, &old_bytes))
     status = CYMEM_POOL_STATUS_NOT_OWNED;
   else if (G_UNLIKELY (n_bytes > G_MAXSSIZE))
     status = CYMEM_POOL_STATUS_NO_MEMORY;
-  else
+  else if (!limited && self->tree_limited)
     {
-      grow = n_bytes > old_bytes ? n_bytes - old_bytes : 0;
-      if (grow > cymem_pool_headroom_locked (self))
-        status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+      /* A limit above was set meanwhile. */
+      cymem_lock_release (&self->lock);
+      goto again;
     }
+  else if (!fits)
+    status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
   if (status != CYMEM_POOL_STATUS_OK)
     {
       cymem_lock_release (&self->lock);
+      if (limited)
+        cymem_pool_tree_unlock ();
       return status;
     }
-  /* Reserved only under a limit, where it counts. */
-  if (self->limit == 0)
-    grow = 0;
+  /* Reserved only in a limited tree, where it counts. Under the tree lock
+   * the block cannot have grown since it was checked. */
+  if (limited && n_bytes > old_bytes)
+    grow = n_bytes - old_bytes;
   self->reserved += grow;
   self->table.pins++;
   cymem_lock_release (&self->lock);
+  if (limited)
+    cymem_pool_tree_unlock ();
 
   CYMEM_PERTURB ();
   new_mem = pool_block_new (self, n_bytes);
@@ -843,13 +943,29 @@ cymem_pool_realloc_internal (CymemPool *self,
     memcpy (new_mem, mem, MIN (old_bytes, n_bytes));
   CYMEM_PERTURB ();
 
+  /* The limits in force now are checked again before the switch. */
+  limited = __atomic_load_n (&self->tree_limited, __ATOMIC_RELAXED);
+commit:
+  fits = TRUE;
+  if (limited)
+    {
+      cymem_pool_tree_lock ();
+      if (n_bytes > old_bytes)
+        fits = cymem_pool_tree_fits (self, n_bytes - old_bytes, grow, NULL);
+    }
   cymem_lock_acquire (&self->lock);
+  if (!limited && self->tree_limited)
+    {
+      cymem_lock_release (&self->lock);
+      limited = TRUE;
+      goto commit;
+    }
   self->reserved -= grow;
   if (new_mem == NULL)
     status = CYMEM_POOL_STATUS_NO_MEMORY;
   else if ((slot = cymem_table_find (&self->table, mem, NULL)) < 0)
     status = CYMEM_POOL_STATUS_NOT_OWNED;  /* freed, stolen or resized meanwhile */
-  else if (n_bytes > old_bytes && n_bytes - old_bytes > cymem_pool_headroom_locked (self))
+  else if (!fits)
     status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
   else if (self->table.pins > 1)
     {
@@ -875,6 +991,9 @@ cymem_pool_realloc_internal (CymemPool *self,
       self->size = self->size - old_bytes + n_bytes;
       cymem_pool_note_growth_locked (self);
     }
+  /* Before the unpin, which may release pools and so take the tree lock. */
+  if (limited)
+    cymem_pool_tree_unlock ();
   cymem_pool_unpin_unlock (self);
 
   if (status != CYMEM_POOL_STATUS_OK)
@@ -909,9 +1028,9 @@ pool_realloc (CymemPool   *self,
       break;
     case CYMEM_POOL_STATUS_LIMIT_EXCEEDED:
       if (fatal)
-        g_error ("%s: resizing %p to %" G_GSIZE_FORMAT " bytes would take pool %p "
-                 "over its limit of %" G_GUINT64_FORMAT " bytes",
-                 func, mem, n_bytes, (gpointer) self, cymem_pool_get_limit (self));
+        g_error ("%s: resizing %p to %" G_GSIZE_FORMAT " bytes would take %s over "
+                 "its limit of %" G_GUINT64_FORMAT " bytes (or a pool above it over its own)",
+                 func, mem, n_bytes, cymem_pool_label (self), cymem_pool_get_limit (self));
       break;
     case CYMEM_POOL_STATUS_NO_MEMORY:
       if (fatal)
@@ -928,12 +1047,14 @@ pool_realloc (CymemPool   *self,
 /**
  * cymem_pool_realloc: (skip)
  * @pool: a pool
- * @mem: a block owned by @pool
+ * @mem: (nullable): a block owned by @pool, or %NULL for a new block
  * @n_bytes: the new size, in bytes; 0 is allowed
  *
  * Resizes a block of @pool. The block may move; its contents are kept up to
  * the smaller of the old and new sizes, and a grown tail is zeroed. Shrinking
- * is allowed. The pool's [property@Cymem.Pool:size] follows.
+ * is allowed. The pool's [property@Cymem.Pool:size] follows. A %NULL @mem
+ * allocates a new zeroed block of @n_bytes, as `realloc()`, g_realloc() and
+ * talloc do (since 1.2; 1.0 refused it).
  *
  * If @mem is not a block of @pool, this emits a critical warning, returns
  * %NULL and changes nothing. If the allocator fails, or growing would take
@@ -950,15 +1071,16 @@ cymem_pool_realloc (CymemPool *pool,
                     gsize      n_bytes)
 {
   g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), NULL);
-  g_return_val_if_fail (mem != NULL, NULL);
 
+  if (mem == NULL)
+    return cymem_pool_alloc (pool, 1, n_bytes);
   return pool_realloc (pool, mem, n_bytes, TRUE, G_STRFUNC);
 }
 
 /**
  * cymem_pool_try_realloc: (skip)
  * @pool: a pool
- * @mem: a block owned by @pool
+ * @mem: (nullable): a block owned by @pool, or %NULL for a new block
  * @n_bytes: the new size, in bytes; 0 is allowed
  *
  * Like [method@Cymem.Pool.realloc], but returns %NULL if the allocator
@@ -975,8 +1097,9 @@ cymem_pool_try_realloc (CymemPool *pool,
                         gsize      n_bytes)
 {
   g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), NULL);
-  g_return_val_if_fail (mem != NULL, NULL);
 
+  if (mem == NULL)
+    return cymem_pool_try_alloc (pool, 1, n_bytes);
   return pool_realloc (pool, mem, n_bytes, FALSE, G_STRFUNC);
 }
 
@@ -1182,10 +1305,8 @@ cymem_pool_set_limit (CymemPool *pool,
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
 
-  cymem_lock_acquire (&pool->lock);
-  old = pool->limit;
-  __atomic_store_n (&pool->limit, limit, __ATOMIC_RELAXED);
-  cymem_lock_release (&pool->lock);
+  old = __atomic_load_n (&pool->limit, __ATOMIC_RELAXED);
+  cymem_pool_tree_set_limit (pool, limit);
 
   if (old != limit)
     g_object_notify_by_pspec (G_OBJECT (pool), properties[PROP_LIMIT]);
@@ -1329,9 +1450,9 @@ cymem_pool_clear (CymemPool *pool)
    * cleanups still pending out of order. */
   if (pool_release_frame (pool) != NULL)
     {
-      g_critical ("%s: pool %p is already being cleared or finalized on this "
+      g_critical ("%s: %s is already being cleared or finalized on this "
                   "thread (a cleanup cannot clear its own pool); nothing was done",
-                  G_STRFUNC, (gpointer) pool);
+                  G_STRFUNC, cymem_pool_label (pool));
       return;
     }
 
@@ -1378,6 +1499,50 @@ cymem_pool_own (CymemPool      *pool,
 }
 
 /**
+ * cymem_pool_disown: (skip)
+ * @pool: a pool
+ * @data: data registered with [method@Cymem.Pool.own]
+ *
+ * Takes back data registered with [method@Cymem.Pool.own], as
+ * `apr_pool_cleanup_kill()` does: the cleanup is removed without being
+ * run, and the caller owns @data again. If @data was registered several
+ * times, the latest registration is removed. It may be called from another
+ * cleanup while the pool is being cleared or finalized, for a cleanup that
+ * has not run yet. Data the pool does not own (or whose cleanup already
+ * ran) gets a critical warning. Objects owned with
+ * [method@Cymem.Pool.own_object] are taken back with
+ * [method@Cymem.Pool.disown_object], which drops the pool's reference.
+ *
+ * Since: 1.2
+ */
+void
+cymem_pool_disown (CymemPool *pool,
+                   gpointer   data)
+{
+  gboolean found = FALSE;
+
+  g_return_if_fail (CYMEM_IS_POOL (pool));
+
+  /* Cleanups still pending in a clear or finalize are in the array too. */
+  cymem_lock_acquire (&pool->lock);
+  for (guint i = pool->cleanups != NULL ? pool->cleanups->len : 0; i > 0 && !found; i--)
+    {
+      CymemCleanup *cleanup = &g_array_index (pool->cleanups, CymemCleanup, i - 1);
+
+      if (cleanup->data == data && !cymem_pool_cleanup_is_link (cleanup, data))
+        {
+          g_array_remove_index (pool->cleanups, i - 1);
+          found = TRUE;
+        }
+    }
+  cymem_lock_release (&pool->lock);
+
+  if (!found)
+    g_critical ("%s: %s does not own %p (or its cleanup has run)",
+                G_STRFUNC, cymem_pool_label (pool), data);
+}
+
+/**
  * cymem_pool_own_object:
  * @pool: a pool
  * @object: (type GObject.Object): an object to keep alive
@@ -1404,13 +1569,25 @@ cymem_pool_own_object (CymemPool *pool,
       if (!cymem_pool_link_child (pool, object))
         {
           g_object_unref (object);
-          g_critical ("%s: pool %p holds pool %p already; owning it back would "
-                      "form a cycle that is never freed", G_STRFUNC, object, (gpointer) pool);
+          g_critical ("%s: %s holds %s already; owning it back would form a "
+                      "cycle that is never freed", G_STRFUNC,
+                      cymem_pool_label (object), cymem_pool_label (pool));
         }
       return;
     }
 
   cymem_pool_own (pool, g_object_ref (object), g_object_unref);
+}
+
+/* For reports: the type of the first object the pool was attached to. */
+static void
+pool_note_owner (CymemPool *pool,
+                 GObject   *owner)
+{
+  GType none = 0;
+
+  __atomic_compare_exchange_n (&pool->owner_type, &none, G_OBJECT_TYPE (owner), FALSE,
+                               __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 /**
@@ -1447,8 +1624,8 @@ cymem_pool_attach (CymemPool *pool,
 
   if (__atomic_load_n (&pool->finalizing, __ATOMIC_RELAXED))
     {
-      g_critical ("%s: pool %p is being finalized and cannot be attached",
-                  G_STRFUNC, (gpointer) pool);
+      g_critical ("%s: %s is being finalized and cannot be attached",
+                  G_STRFUNC, cymem_pool_label (pool));
       return;
     }
 
@@ -1460,29 +1637,35 @@ cymem_pool_attach (CymemPool *pool,
 
       if (status == CYMEM_POOL_LINK_CYCLE)
         {
-          g_critical ("%s: pool %p cannot be attached to %s: it holds it, and the "
-                      "cycle would never be freed", G_STRFUNC, (gpointer) pool,
+          g_critical ("%s: %s cannot be attached to %s: it holds it, and the "
+                      "cycle would never be freed", G_STRFUNC, cymem_pool_label (pool),
                       (gpointer) owner == (gpointer) pool ? "itself" : "a pool");
           return;
         }
       if (status == CYMEM_POOL_LINK_OK)
-        return;
+        {
+          pool_note_owner (pool, owner);
+          return;
+        }
     }
   else
     {
       g_object_ref (pool);
       if (g_object_replace_qdata (owner, cymem_pool_owner_quark (),
                                   NULL, pool, g_object_unref, NULL))
-        return;
+        {
+          pool_note_owner (pool, owner);
+          return;
+        }
       g_object_unref (pool);
     }
 
   existing = g_object_get_qdata (owner, cymem_pool_owner_quark ());
   if (existing != pool)
-    g_critical ("%s: %s %p already has pool %p attached; detach it before "
-                "attaching pool %p",
+    g_critical ("%s: %s %p already has %s attached; detach it before "
+                "attaching %s",
                 G_STRFUNC, G_OBJECT_TYPE_NAME (owner), (gpointer) owner,
-                (gpointer) existing, (gpointer) pool);
+                cymem_pool_label (existing), cymem_pool_label (pool));
 }
 
 /**
@@ -1509,8 +1692,8 @@ cymem_pool_detach (CymemPool *pool,
   if (!g_object_replace_qdata (owner, cymem_pool_owner_quark (),
                                pool, NULL, NULL, &old_destroy))
     {
-      g_critical ("%s: pool %p is not attached to %s %p",
-                  G_STRFUNC, (gpointer) pool, G_OBJECT_TYPE_NAME (owner),
+      g_critical ("%s: %s is not attached to %s %p",
+                  G_STRFUNC, cymem_pool_label (pool), G_OBJECT_TYPE_NAME (owner),
                   (gpointer) owner);
       return;
     }

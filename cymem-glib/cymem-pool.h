@@ -276,4 +276,24 @@ gboolean   cymem_pool_write                  (CymemPool     *pool,
                                               gsize          n_bytes,
                                               GError       **error);
 
+CYMEM_AVAILABLE_IN_1_2
+CymemPool *cymem_pool_get_parent             (CymemPool     *pool);
+CYMEM_AVAILABLE_IN_1_2
+gboolean   cymem_pool_is_ancestor            (CymemPool     *pool,
+                                              CymemPool     *ancestor);
+CYMEM_AVAILABLE_IN_1_2
+GPtrArray *cymem_pool_list_children          (CymemPool     *pool);
+CYMEM_AVAILABLE_IN_1_2
+guint64    cymem_pool_get_total_size         (CymemPool     *pool);
+CYMEM_AVAILABLE_IN_1_2
+void       cymem_pool_set_name               (CymemPool     *pool,
+                                              const gchar   *name);
+CYMEM_AVAILABLE_IN_1_2
+gchar     *cymem_pool_dup_name               (CymemPool     *pool);
+CYMEM_AVAILABLE_IN_1_2
+gchar     *cymem_pool_report                 (CymemPool     *pool);
+CYMEM_AVAILABLE_IN_1_2
+void       cymem_pool_disown                 (CymemPool     *pool,
+                                              gpointer       data);
+
 G_END_DECLS

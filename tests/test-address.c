@@ -131,9 +131,12 @@ test_address_unknown (void)
       g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_UNKNOWN_ADDRESS);
       g_clear_error (&error);
 
-      g_assert_cmpuint (cymem_pool_realloc_address (pool, bad[i], 64, &error), ==, 0);
-      g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_UNKNOWN_ADDRESS);
-      g_clear_error (&error);
+      if (bad[i] != 0)  /* realloc of address 0 allocates: test_address_realloc_zero */
+        {
+          g_assert_cmpuint (cymem_pool_realloc_address (pool, bad[i], 64, &error), ==, 0);
+          g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_UNKNOWN_ADDRESS);
+          g_clear_error (&error);
+        }
 
       g_assert_cmpuint (cymem_pool_get_block_size_address (pool, bad[i], &error), ==, 0);
       g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_UNKNOWN_ADDRESS);
@@ -344,6 +347,25 @@ visit_address (guintptr address, gsize n_bytes, gpointer user_data)
 }
 
 static void
+test_address_realloc_zero (void)
+{
+  CymemPool *pool = cymem_pool_new ();
+  GError *error = NULL;
+  guintptr address = cymem_pool_realloc_address (pool, 0, 24, &error);
+
+  g_test_summary ("realloc with address 0 allocates, as realloc (NULL, n) does");
+  g_assert_no_error (error);
+  g_assert_cmpuint (address, !=, 0);
+  g_assert_cmpuint (cymem_pool_get_block_size_address (pool, address, &error), ==, 24);
+  g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, 1);
+  cymem_pool_set_limit (pool, 30);
+  g_assert_cmpuint (cymem_pool_realloc_address (pool, 0, 24, &error), ==, 0);
+  g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_LIMIT_EXCEEDED);
+  g_clear_error (&error);
+  g_object_unref (pool);
+}
+
+static void
 test_address_foreach (void)
 {
   CymemPool *pool = cymem_pool_new ();
@@ -378,6 +400,7 @@ main (int   argc,
   g_test_add_func ("/Cymem/Address/strings", test_address_strings);
   g_test_add_func ("/Cymem/Address/steal", test_address_steal);
   g_test_add_func ("/Cymem/Address/foreach", test_address_foreach);
+  g_test_add_func ("/Cymem/Address/realloc-zero", test_address_realloc_zero);
 
   return g_test_run ();
 }

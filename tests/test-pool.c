@@ -763,8 +763,18 @@ test_bad_arguments (void)
     g_test_assert_expected_messages (); \
   } G_STMT_END
 
-  EXPECT_CRITICAL ("*mem != NULL*", g_assert_null (cymem_pool_realloc (pool, NULL, 1)));
-  EXPECT_CRITICAL ("*mem != NULL*", g_assert_null (cymem_pool_try_realloc (pool, NULL, 1)));
+  /* realloc (NULL) allocates, as g_realloc () does (a critical in 1.0). */
+  {
+    gpointer fresh = cymem_pool_realloc (pool, NULL, 3);
+    gpointer fresh2 = cymem_pool_try_realloc (pool, NULL, 5);
+
+    g_assert_true (cymem_pool_owns (pool, fresh));
+    g_assert_cmpuint (cymem_pool_get_block_size (pool, fresh), ==, 3);
+    g_assert_cmpuint (cymem_pool_get_block_size (pool, fresh2), ==, 5);
+    g_assert_cmpuint (((guint8 *) fresh2)[4], ==, 0);
+    cymem_pool_free (pool, fresh);
+    cymem_pool_free (pool, fresh2);
+  }
   EXPECT_CRITICAL ("*destroy != NULL*", cymem_pool_own (pool, mem, NULL));
   EXPECT_CRITICAL ("*G_IS_OBJECT*", cymem_pool_own_object (pool, NULL));
   EXPECT_CRITICAL ("*G_IS_OBJECT*", cymem_pool_attach (pool, NULL));

@@ -132,13 +132,42 @@ model_add (guint p, gpointer mem, gsize n_bytes, guint8 fill)
   g_array_append_val (pools[p].blocks, b);
 }
 
+/* Pool 1 is pool 0's child until pool 0 is cleared (its cleanups release
+ * the child, which the fuzzer keeps alive). A limit bounds a pool's own
+ * blocks and its descendants'. */
+static gboolean child_linked;
+
+static gsize
+model_total (guint p)
+{
+  return model_size (&pools[p]) + (p == 0 && child_linked ? model_size (&pools[1]) : 0);
+}
+
+static gboolean
+under_limit (guint p, gsize grow)
+{
+  /* Growing by nothing never exceeds the limit, even a lowered one. */
+  return pools[p].limit == 0 || grow == 0 || model_total (p) + grow <= pools[p].limit;
+}
+
+/* Whether pool @p may grow by @grow bytes coming from pool @from (-1 for
+ * new bytes): a move within a subtree does not change its total. */
+static gboolean
+fits_limit_from (guint p, gsize grow, gint from)
+{
+  gboolean ok = TRUE;
+
+  if (!(p == 0 && from == 1 && child_linked))
+    ok = ok && under_limit (p, grow);
+  if (p == 1 && child_linked && from != 0)
+    ok = ok && under_limit (0, grow);
+  return ok;
+}
+
 static gboolean
 fits_limit (guint p, gsize grow)
 {
-  ModelPool *mp = &pools[p];
-
-  /* Growing by nothing never exceeds the limit, even a lowered one. */
-  return mp->limit == 0 || grow == 0 || model_size (mp) + grow <= mp->limit;
+  return fits_limit_from (p, grow, -1);
 }
 
 static void
@@ -260,7 +289,7 @@ op_steal (Input *in, guint p)
     }
 
   EXPECT_CRITICALS (0, ok = cymem_pool_steal (pools[p].pool, pools[from].pool, b->mem));
-  g_assert_true (ok == fits_limit (p, b->n_bytes));
+  g_assert_true (ok == fits_limit_from (p, b->n_bytes, (gint) from));
   if (ok)
     {
       g_array_remove_index (pools[from].blocks, i);
@@ -274,6 +303,8 @@ op_clear (guint p)
   guint expected = cleanups_run + pools[p].cleanups;
 
   cymem_pool_clear (pools[p].pool);
+  if (p == 0)
+    child_linked = FALSE;
   g_assert_cmpuint (cleanups_run, ==, expected);
   pools[p].cleanups = 0;
   g_array_set_size (pools[p].blocks, 0);
@@ -394,6 +425,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   cleanups_run = 0;
   pools[0].pool = cymem_pool_new_with_allocator (counting_malloc, counting_free);
   pools[1].pool = g_object_ref (cymem_pool_new_child (pools[0].pool));
+  child_linked = TRUE;
   pools[2].pool = cymem_pool_new ();
   for (guint p = 0; p < N_POOLS; p++)
     {

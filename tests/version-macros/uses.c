@@ -6,10 +6,8 @@
 
 #include <cymem-glib/cymem-glib.h>
 
-/* No public function is newer than 1.0 or deprecated yet, so these stand-ins
- * carry the macros a future header would put on them. */
-CYMEM_AVAILABLE_IN_1_2
-void cymem_stand_in_added_in_1_2 (void);
+/* No public function is deprecated yet, so these stand-ins carry the
+ * macros a future header would put on them. */
 CYMEM_DEPRECATED_IN_1_2_FOR (cymem_pool_alloc)
 void cymem_stand_in_deprecated_in_1_2 (void);
 CYMEM_DEPRECATED_IN_1_0
@@ -23,9 +21,8 @@ uses (void)
   CymemPool *pool = cymem_pool_new ();
 
   cymem_pool_free (pool, cymem_pool_alloc (pool, 4, 8));
-  g_object_unref (pool);
 #ifdef USE_ADDED_IN_1_2
-  cymem_stand_in_added_in_1_2 ();
+  g_free (cymem_pool_report (pool));
 #endif
 #ifdef USE_DEPRECATED_IN_1_2
   cymem_stand_in_deprecated_in_1_2 ();
@@ -33,4 +30,5 @@ uses (void)
 #ifdef USE_DEPRECATED_IN_1_0
   cymem_stand_in_deprecated_in_1_0 ();
 #endif
+  g_object_unref (pool);
 }
