@@ -1747,7 +1747,10 @@ cymem_pool_ensure_for_object (GObject *owner)
   pool = cymem_pool_new ();
   if (g_object_replace_qdata (owner, cymem_pool_owner_quark (),
                               NULL, pool, g_object_unref, NULL))
-    return pool;
+    {
+      pool_note_owner (pool, owner);
+      return pool;
+    }
 
   /* Another thread attached one first. */
   g_object_unref (pool);

@@ -108,6 +108,14 @@ cdef extern from "cymem-glib/cymem-glib.h" nogil:
     gchar *cymem_pool_strdup_printf(CymemPool *pool, const gchar *format, ...)
 
     gboolean cymem_pool_steal(CymemPool *pool, CymemPool *from_pool, gpointer mem)
+    # Since 1.2: trees, names, reports, disown.
+    CymemPool *cymem_pool_get_parent(CymemPool *pool)
+    gboolean cymem_pool_is_ancestor(CymemPool *pool, CymemPool *ancestor)
+    guint64 cymem_pool_get_total_size(CymemPool *pool)
+    void cymem_pool_set_name(CymemPool *pool, const gchar *name)
+    gchar *cymem_pool_dup_name(CymemPool *pool)
+    gchar *cymem_pool_report(CymemPool *pool)
+    void cymem_pool_disown(CymemPool *pool, gpointer data)
     CymemPool *cymem_pool_new_child(CymemPool *parent)
     void cymem_pool_disown_object(CymemPool *pool, gpointer object)
 

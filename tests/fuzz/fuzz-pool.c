@@ -94,6 +94,17 @@ is_counting (guint p)
   return p != 2;
 }
 
+/* Pool 1 is pool 0's child until pool 0 is cleared (its cleanups release
+ * the child, which the fuzzer keeps alive). A limit bounds a pool's own
+ * blocks and its descendants'. */
+static gboolean child_linked;
+
+static gsize
+model_total (guint p)
+{
+  return model_size (&pools[p]) + (p == 0 && child_linked ? model_size (&pools[1]) : 0);
+}
+
 static void
 check_model (void)
 {
@@ -105,6 +116,7 @@ check_model (void)
 
       g_assert_cmpuint (cymem_pool_get_n_allocations (mp->pool), ==, mp->blocks->len);
       g_assert_cmpuint (cymem_pool_get_size (mp->pool), ==, model_size (mp));
+      g_assert_cmpuint (cymem_pool_get_total_size (mp->pool), ==, model_total (p));
       g_assert_cmpuint (cymem_pool_get_limit (mp->pool), ==, mp->limit);
       for (guint i = 0; i < mp->blocks->len; i++)
         {
@@ -130,17 +142,6 @@ model_add (guint p, gpointer mem, gsize n_bytes, guint8 fill)
 
   memset (mem, fill, n_bytes);
   g_array_append_val (pools[p].blocks, b);
-}
-
-/* Pool 1 is pool 0's child until pool 0 is cleared (its cleanups release
- * the child, which the fuzzer keeps alive). A limit bounds a pool's own
- * blocks and its descendants'. */
-static gboolean child_linked;
-
-static gsize
-model_total (guint p)
-{
-  return model_size (&pools[p]) + (p == 0 && child_linked ? model_size (&pools[1]) : 0);
 }
 
 static gboolean

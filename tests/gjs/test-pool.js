@@ -222,6 +222,31 @@ test('children share the parent allocator and die with it', () => {
     assert(child.owns(child.alloc(1, 1)), 'still usable through its wrapper');
 });
 
+test('trees: parent, ancestors, children, total size and a limit over them', () => {
+    const root = new Cymem.Pool({limit: 100, name: 'root'});
+    const child = root.new_child();
+    assert(child.get_parent() === root, 'parent');
+    assert(child.is_ancestor(root) && !root.is_ancestor(child) && !root.is_ancestor(root), 'ancestors');
+    const children = root.list_children();
+    assertEq(children.length, 1, 'one child');
+    assert(children[0] === child, 'the child');
+    child.alloc(1, 60);
+    root.alloc(1, 40);
+    assertEq(root.total_size, 100, 'total-size');
+    assertPoolError(() => child.alloc(1, 1), Cymem.PoolError.LIMIT_EXCEEDED, 'the parent bounds the child');
+});
+
+test('names, reports and realloc of address 0', () => {
+    const pool = new Cymem.Pool({name: 'js'});
+    assertEq(pool.name, 'js', 'name property');
+    pool.name = 'renamed';
+    assertEq(pool.dup_name(), 'renamed', 'dup_name');
+    const addr = pool.realloc(0, 8);
+    assertEq(pool.get_block_size(addr), 8, 'realloc(0) allocates');
+    const report = pool.report();
+    assert(/^pool 0x[0-9a-f]+ 'renamed': 1 block, 8 bytes, peak 8 bytes, no limit\n$/.test(report), `report: ${report}`);
+});
+
 // GJS finalizes GObject wrappers on its own schedule, and in GJS 1.74 not
 // even a WeakRef to a plain GObject.Object wrapper is cleared after
 // System.gc() (checked by hand), so the pool's death with its owner cannot be

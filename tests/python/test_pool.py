@@ -286,5 +286,56 @@ class Lifetime(unittest.TestCase):
         self.assertEqual(dead, [True])
 
 
+class TreesNamesReports(unittest.TestCase):
+    """The 1.2 API: trees, budgets across trees, names, reports, realloc(0)."""
+
+    def test_parent_ancestor_children(self):
+        root = Cymem.Pool()
+        child = root.new_child()
+        grandchild = child.new_child()
+        self.assertIsNone(root.get_parent())
+        self.assertIs(child.get_parent(), root)
+        self.assertTrue(grandchild.is_ancestor(root))
+        self.assertFalse(root.is_ancestor(child))
+        self.assertFalse(root.is_ancestor(root))
+        self.assertEqual(root.list_children(), [child])
+        root.disown_object(child)
+        self.assertIsNone(child.get_parent())
+        self.assertEqual(root.list_children(), [])
+
+    def test_limit_bounds_the_tree(self):
+        root = Cymem.Pool(limit=100)
+        child = root.new_child()
+        child.alloc(1, 60)
+        root.alloc(1, 40)
+        self.assertEqual(root.props.total_size, 100)
+        self.assertEqual(root.get_total_size(), 100)
+        with self.assertRaises(GLib.Error) as ctx:
+            child.alloc(1, 1)
+        self.assertEqual(error_code(ctx), Cymem.PoolError.LIMIT_EXCEEDED)
+
+    def test_name_and_report(self):
+        root = Cymem.Pool(name="root")
+        self.assertEqual(root.props.name, "root")
+        child = root.new_child()
+        child.props.name = "child"
+        self.assertEqual(child.dup_name(), "child")
+        child.strdup("hello")
+        report = root.report()
+        lines = report.splitlines()
+        self.assertEqual(len(lines), 2)
+        self.assertIn("'root': 0 blocks, 0 bytes", lines[0])
+        self.assertIn("6 bytes with its 1 descendant", lines[0])
+        self.assertTrue(lines[1].startswith("  pool 0x"))
+        self.assertIn("'child': 1 block, 6 bytes, peak 6 bytes, no limit", lines[1])
+
+    def test_realloc_zero_allocates(self):
+        pool = Cymem.Pool()
+        addr = pool.realloc(0, 12)
+        self.assertNotEqual(addr, 0)
+        self.assertEqual(pool.get_block_size(addr), 12)
+        self.assertEqual(pool.read(addr, 0, 12).get_data(), bytes(12))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
