@@ -546,8 +546,11 @@ cymem_pool_is_ancestor (CymemPool *pool,
  *
  * Lists the pools whose parent is @pool, oldest first.
  *
- * Returns: (transfer full) (element-type CymemPool): the children, each
- *   with a reference of its own
+ * Returns: (transfer container) (element-type CymemPool): the children;
+ *   free the array with g_ptr_array_unref(). The pools are not referenced
+ *   (as with gtk_widget_get_first_child()): they stay valid while @pool
+ *   owns them; take a reference to keep one longer, or across threads
+ *   that may release it.
  *
  * Since: 1.2
  */
@@ -558,10 +561,10 @@ cymem_pool_list_children (CymemPool *pool)
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
 
-  children = g_ptr_array_new_with_free_func (g_object_unref);
+  children = g_ptr_array_new ();
   cymem_lock_acquire (&tree_lock);
   for (guint i = 0; pool->children != NULL && i < pool->children->len; i++)
-    g_ptr_array_add (children, g_object_ref (g_ptr_array_index (pool->children, i)));
+    g_ptr_array_add (children, g_ptr_array_index (pool->children, i));
   cymem_lock_release (&tree_lock);
 
   return children;

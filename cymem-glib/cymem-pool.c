@@ -1140,7 +1140,10 @@ cymem_pool_free_internal (CymemPool *self,
 
   cymem_lock_acquire (&self->lock);
   if (G_LIKELY (self->table.pins == 0))
-    owned = cymem_table_remove (&self->table, mem, &n_bytes);
+    {
+      owned = cymem_table_remove (&self->table, mem, &n_bytes);
+      cymem_table_maybe_shrink (&self->table);
+    }
   else
     {
       /* Pinned: the block leaves the index now, its memory later. */

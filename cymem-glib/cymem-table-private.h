@@ -38,6 +38,12 @@ typedef struct
 /* Sizes never exceed G_MAXSSIZE, so the top bit is free for the flag. */
 #define CYMEM_TABLE_DEAD (((gsize) 1) << (sizeof (gsize) * 8 - 1))
 
+/* Entries kept in the table itself, so that a pool of one or two blocks
+ * (one pool per list item, say) allocates no arrays at all. Until it
+ * outgrows them, and while an index could not be built, lookups are a
+ * linear search and a "slot" is an entry's position. */
+#define CYMEM_TABLE_SMALL 2
+
 typedef struct
 {
   CymemTableEntry *entries;     /* allocation order */
@@ -52,7 +58,14 @@ typedef struct
   guint            slots_shift; /* 64 - log2 (number of slots) */
   guint            max_live;    /* live entries the index takes before it
                                  * must grow (half its slots); 0 if none */
+  CymemTableEntry  small[CYMEM_TABLE_SMALL];  /* the entries while @entries is NULL */
 } CymemTable;
+
+static inline CymemTableEntry *
+cymem_table_entries (const CymemTable *table)
+{
+  return table->entries != NULL ? table->entries : (CymemTableEntry *) table->small;
+}
 
 typedef void (*CymemTableFunc) (gpointer mem,
                                 gsize    n_bytes,
@@ -86,6 +99,10 @@ guint    cymem_table_reap        (CymemTable    *table,
                                   guint          max);
 gboolean cymem_table_reserve     (CymemTable    *table,
                                   guint          n_more);
+void     cymem_table_shrink      (CymemTable    *table);
+gssize   cymem_table_find_linear (const CymemTable *table,
+                                  gconstpointer     mem,
+                                  gsize            *n_bytes);
 
 /* Fibonacci hashing: the top bits of the product mix every address bit, so
  * the low bits that alignment keeps at zero do not matter. */
@@ -113,7 +130,7 @@ cymem_table_find (const CymemTable *table,
   gsize mask, i;
 
   if (G_UNLIKELY (table->slots == NULL))
-    return -1;
+    return cymem_table_find_linear (table, mem, n_bytes);
 
   mask = table->slots_mask;
   for (i = cymem_table_home (table, mem); table->slots[i] != 0; i = (i + 1) & mask)
@@ -178,7 +195,7 @@ cymem_table_entry_at (const CymemTable *table,
 
   if (index >= table->n_entries)
     return -1;
-  entry = &table->entries[index];
+  entry = &cymem_table_entries (table)[index];
   if (entry->mem == NULL || (entry->n_bytes & CYMEM_TABLE_DEAD) != 0)
     return 0;
   *mem = entry->mem;
@@ -193,20 +210,27 @@ cymem_table_remove (CymemTable    *table,
                     gsize         *n_bytes)
 {
   gssize slot = cymem_table_find (table, mem, n_bytes);
+  CymemTableEntry *entries;
   guint entry;
 
   if (slot < 0)
     return FALSE;
 
-  entry = table->slots[slot] - 1;
-  cymem_table_unindex (table, slot);
+  if (G_LIKELY (table->slots != NULL))
+    {
+      entry = table->slots[slot] - 1;
+      cymem_table_unindex (table, slot);
+    }
+  else
+    entry = (guint) slot;
 
+  entries = cymem_table_entries (table);
   if (entry + 1 == table->n_entries)
     {
       /* The newest block, the one most often freed: pop it, and any holes
        * it was covering. */
       table->n_entries--;
-      while (table->n_entries > 0 && table->entries[table->n_entries - 1].mem == NULL)
+      while (table->n_entries > 0 && entries[table->n_entries - 1].mem == NULL)
         {
           table->n_entries--;
           table->n_holes--;
@@ -214,11 +238,20 @@ cymem_table_remove (CymemTable    *table,
     }
   else
     {
-      table->entries[entry].mem = NULL;
+      entries[entry].mem = NULL;
       table->n_holes++;
     }
 
   return TRUE;
+}
+
+/* Called after frees: gives memory back once the table is mostly empty. */
+static inline void
+cymem_table_maybe_shrink (CymemTable *table)
+{
+  if (G_UNLIKELY (table->entries_capacity >= 1024) &&
+      cymem_table_count (table) < table->entries_capacity / 8 && table->pins == 0)
+    cymem_table_shrink (table);
 }
 
 G_END_DECLS

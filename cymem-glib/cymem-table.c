@@ -30,8 +30,8 @@
 #include "cymem-lock-private.h"
 #include "cymem-table-private.h"
 
-#define MIN_ENTRIES 32
-#define MIN_SLOTS   64
+#define MIN_ENTRIES 8
+#define MIN_SLOTS   16
 
 /* --- storage for the two arrays ---
  *
@@ -300,7 +300,11 @@ cymem_table_reserve (CymemTable *table,
     return FALSE;
   needed = table->n_entries + n_more;
 
-  if (needed > table->entries_capacity &&
+  /* The entries held in the table itself are enough. */
+  if (table->entries == NULL && needed <= CYMEM_TABLE_SMALL)
+    return TRUE;
+
+  if (needed > table->entries_capacity && table->entries != NULL &&
       table->pins == 0 && table->n_entries > 0 &&
       table->n_holes - table->n_dead >= table->n_entries / 2)
     compact (table);
@@ -308,15 +312,27 @@ cymem_table_reserve (CymemTable *table,
   if (needed > table->entries_capacity)
     {
       guint capacity = MAX (MIN_ENTRIES, table->entries_capacity * 2);
-      gpointer entries;
+      CymemTableEntry *entries;
 
       while (capacity < needed)
         capacity *= 2;
-      entries = array_resize (table->entries,
-                              table->entries_capacity * sizeof (CymemTableEntry),
-                              capacity * sizeof (CymemTableEntry));
-      if (entries == NULL)
-        return FALSE;
+      if (table->entries == NULL)
+        {
+          /* Out of the table's own entries: they move, in order (entries
+           * do not move while pinned, but none of their positions change). */
+          entries = array_alloc0 (capacity * sizeof (CymemTableEntry));
+          if (entries == NULL)
+            return FALSE;
+          memcpy (entries, table->small, table->n_entries * sizeof (CymemTableEntry));
+        }
+      else
+        {
+          entries = array_resize (table->entries,
+                                  table->entries_capacity * sizeof (CymemTableEntry),
+                                  capacity * sizeof (CymemTableEntry));
+          if (entries == NULL)
+            return FALSE;
+        }
       table->entries = entries;
       table->entries_capacity = capacity;
     }
@@ -339,10 +355,73 @@ cymem_table_insert_slow (CymemTable *table,
     return FALSE;
 
   entry = table->n_entries++;
-  table->entries[entry].mem = mem;
-  table->entries[entry].n_bytes = n_bytes;
-  index_entry (table, entry);
+  cymem_table_entries (table)[entry].mem = mem;
+  cymem_table_entries (table)[entry].n_bytes = n_bytes;
+  if (table->slots != NULL)
+    index_entry (table, entry);
   return TRUE;
+}
+
+/* Without an index (a small table, or one whose index could not be built):
+ * a linear search, and the slot is the entry's position. */
+gssize
+cymem_table_find_linear (const CymemTable *table,
+                         gconstpointer     mem,
+                         gsize            *n_bytes)
+{
+  const CymemTableEntry *entries = cymem_table_entries (table);
+
+  if (mem == NULL)
+    return -1;
+  for (guint e = 0; e < table->n_entries; e++)
+    if (entries[e].mem == mem && (entries[e].n_bytes & CYMEM_TABLE_DEAD) == 0)
+      {
+        if (n_bytes != NULL)
+          *n_bytes = entries[e].n_bytes;
+        return (gssize) e;
+      }
+  return -1;
+}
+
+/* The entry a slot handle stands for. */
+static guint
+slot_entry (const CymemTable *table,
+            gssize            slot)
+{
+  return table->slots != NULL ? table->slots[slot] - 1 : (guint) slot;
+}
+
+/* Gives back most of a table that has emptied: the live entries move into
+ * arrays sized for them. Not while pinned (entries must not move); left as
+ * it is if the new arrays cannot be allocated. */
+void
+cymem_table_shrink (CymemTable *table)
+{
+  guint live = cymem_table_count (table) + table->n_dead;
+  guint capacity = MIN_ENTRIES;
+  CymemTableEntry *entries;
+  guint out = 0;
+
+  while (capacity < live * 2)
+    capacity *= 2;
+  if (capacity >= table->entries_capacity)
+    return;
+  entries = array_alloc0 (capacity * sizeof (CymemTableEntry));
+  if (entries == NULL)
+    return;
+  for (guint e = 0; e < table->n_entries; e++)
+    if (table->entries[e].mem != NULL)
+      entries[out++] = table->entries[e];
+  array_free (table->entries, table->entries_capacity * sizeof (CymemTableEntry));
+  table->entries = entries;
+  table->entries_capacity = capacity;
+  table->n_entries = out;
+  table->n_holes = table->n_dead;
+  /* A smaller index; if it cannot be had, lookups fall back to a search. */
+  array_free (table->slots, slots_bytes (table));
+  table->slots = NULL;
+  table->max_live = 0;
+  rebuild_index (table, cymem_table_count (table));
 }
 
 /* Points the entry in @slot at @new_mem (which may be its old address) with
@@ -354,14 +433,17 @@ cymem_table_update (CymemTable *table,
                     gpointer    new_mem,
                     gsize       n_bytes)
 {
-  guint entry = table->slots[slot] - 1;
+  guint entry = slot_entry (table, slot);
+  CymemTableEntry *entries = cymem_table_entries (table);
 
-  table->entries[entry].n_bytes = n_bytes;
-  if (new_mem != table->entries[entry].mem)
+  entries[entry].n_bytes = n_bytes;
+  if (new_mem != entries[entry].mem)
     {
-      cymem_table_unindex (table, slot);
-      table->entries[entry].mem = new_mem;
-      index_entry (table, entry);
+      if (table->slots != NULL)
+        cymem_table_unindex (table, slot);
+      entries[entry].mem = new_mem;
+      if (table->slots != NULL)
+        index_entry (table, entry);
     }
 }
 
@@ -385,9 +467,11 @@ cymem_table_foreach (CymemTable     *table,
                      CymemTableFunc  func,
                      gpointer        user_data)
 {
+  CymemTableEntry *entries = cymem_table_entries (table);
+
   for (guint e = 0; e < table->n_entries; e++)
-    if (entry_is_live (&table->entries[e]))
-      func (table->entries[e].mem, table->entries[e].n_bytes, user_data);
+    if (entry_is_live (&entries[e]))
+      func (entries[e].mem, entries[e].n_bytes, user_data);
 }
 
 /* Calls @func on every entry, dead ones included, oldest first, then
@@ -398,10 +482,11 @@ cymem_table_drain (CymemTable     *table,
                    gpointer        user_data)
 {
   static const CymemTable empty = CYMEM_TABLE_INIT;
+  CymemTableEntry *entries = cymem_table_entries (table);
 
   for (guint e = 0; e < table->n_entries; e++)
-    if (table->entries[e].mem != NULL)
-      func (table->entries[e].mem, table->entries[e].n_bytes & ~CYMEM_TABLE_DEAD, user_data);
+    if (entries[e].mem != NULL)
+      func (entries[e].mem, entries[e].n_bytes & ~CYMEM_TABLE_DEAD, user_data);
   array_free (table->entries, table->entries_capacity * sizeof (CymemTableEntry));
   array_free (table->slots, slots_bytes (table));
   *table = empty;
@@ -413,10 +498,11 @@ void
 cymem_table_kill (CymemTable *table,
                   gssize      slot)
 {
-  guint entry = table->slots[slot] - 1;
+  guint entry = slot_entry (table, slot);
 
-  cymem_table_unindex (table, slot);
-  table->entries[entry].n_bytes |= CYMEM_TABLE_DEAD;
+  if (table->slots != NULL)
+    cymem_table_unindex (table, slot);
+  cymem_table_entries (table)[entry].n_bytes |= CYMEM_TABLE_DEAD;
   table->n_holes++;
   table->n_dead++;
 }
@@ -425,10 +511,12 @@ cymem_table_kill (CymemTable *table,
 void
 cymem_table_kill_all (CymemTable *table)
 {
+  CymemTableEntry *entries = cymem_table_entries (table);
+
   for (guint e = 0; e < table->n_entries; e++)
-    if (entry_is_live (&table->entries[e]))
+    if (entry_is_live (&entries[e]))
       {
-        table->entries[e].n_bytes |= CYMEM_TABLE_DEAD;
+        entries[e].n_bytes |= CYMEM_TABLE_DEAD;
         table->n_dead++;
       }
   table->n_holes = table->n_entries;
@@ -443,19 +531,20 @@ cymem_table_reap (CymemTable *table,
                   gpointer   *out,
                   guint       max)
 {
+  CymemTableEntry *entries = cymem_table_entries (table);
   guint n = 0;
 
   g_assert (table->pins == 0);
 
   for (guint e = 0; e < table->n_entries && n < max && table->n_dead > 0; e++)
-    if (table->entries[e].mem != NULL && (table->entries[e].n_bytes & CYMEM_TABLE_DEAD) != 0)
+    if (entries[e].mem != NULL && (entries[e].n_bytes & CYMEM_TABLE_DEAD) != 0)
       {
-        out[n++] = table->entries[e].mem;
-        table->entries[e].mem = NULL;
+        out[n++] = entries[e].mem;
+        entries[e].mem = NULL;
         table->n_dead--;
       }
 
-  while (table->n_entries > 0 && table->entries[table->n_entries - 1].mem == NULL)
+  while (table->n_entries > 0 && entries[table->n_entries - 1].mem == NULL)
     {
       table->n_entries--;
       table->n_holes--;
