@@ -122,6 +122,9 @@ cymem_pool_report (CymemPool *pool)
 /* --- CYMEM_DEBUG=leaks --- */
 
 static gboolean track_leaks;
+/* Whether G_MESSAGES_DEBUG asked for our debug messages when the class was
+ * made: asking GLib at every finalize reads the environment each time. */
+static gboolean log_finalize;
 static CymemLock live_lock = CYMEM_LOCK_INIT;
 static GHashTable *live_pools;
 
@@ -164,6 +167,8 @@ cymem_pool_debug_init (void)
   static const GDebugKey keys[] = { { "leaks", 1 } };
   const gchar *value = g_getenv ("CYMEM_DEBUG");
 
+  log_finalize = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
+
   if (value == NULL || (g_parse_debug_string (value, keys, G_N_ELEMENTS (keys)) & 1) == 0)
     return;
   live_pools = g_hash_table_new (NULL, NULL);
@@ -184,7 +189,8 @@ cymem_pool_debug_register (CymemPool *pool)
 void
 cymem_pool_debug_finalize (CymemPool *pool)
 {
-  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+  /* g_log_set_debug_enabled() may turn them on later. */
+  if (G_UNLIKELY (log_finalize || g_log_get_debug_enabled ()))
     {
       GString *figures = g_string_new (NULL);
 

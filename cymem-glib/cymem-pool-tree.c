@@ -390,6 +390,9 @@ cymem_pool_unlink_owner (CymemPool *pool,
 void
 cymem_pool_tree_finalize (CymemPool *pool)
 {
+  /* Nobody links a pool with no references left: most never had links. */
+  if (pool->children == NULL && pool->holders == NULL)
+    return;
   cymem_lock_acquire (&tree_lock);
   g_clear_pointer (&pool->children, g_ptr_array_unref);
   g_clear_pointer (&pool->holders, g_ptr_array_unref);
