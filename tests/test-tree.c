@@ -307,9 +307,11 @@ test_finalize_log (void)
                   "peak when it is finalized");
   if (g_test_subprocess ())
     {
-      CymemPool *pool = cymem_pool_new ();
+      CymemPool *pool;
 
+      /* Read when the class is initialised, as GLib reads it at startup. */
       g_setenv ("G_MESSAGES_DEBUG", "Cymem", TRUE);
+      pool = cymem_pool_new ();
       cymem_pool_set_name (pool, "short-lived");
       cymem_pool_alloc (pool, 1, 24);
       cymem_pool_alloc (pool, 2, 4);
