@@ -8,7 +8,10 @@
  * g_malloc0 and freed by g_object_set_data_full. One mode per process, so
  * that resident memory is the mode's own:
  *
- *   per-item MODE [N]     MODE: qdata | pool
+ *   per-item MODE [N]     MODE: qdata | pool | big
+ *
+ * "big" is one pool of N 64-byte blocks instead, for the memory left after
+ * it dies, before and after cymem_trim().
  *
  * Prints MODE, ns per item to create, ns per item to destroy, resident bytes
  * per item while alive, and resident bytes left over after the teardown and
@@ -44,9 +47,30 @@ main (int   argc,
   gsize rss_start, rss_alive, rss_after;
   gint64 t0, t1, t2;
 
+  if (argc > 1 && strcmp (argv[1], "big") == 0)
+    {
+      CymemPool *pool = cymem_pool_new ();
+      gsize after_unref;
+
+      malloc_trim (0);
+      rss_start = resident_bytes ();
+      for (guint i = 0; i < n; i++)
+        cymem_pool_alloc (pool, 1, 64);
+      rss_alive = resident_bytes ();
+      g_object_unref (pool);
+      malloc_trim (0);
+      after_unref = resident_bytes ();
+      cymem_trim ();
+      rss_after = resident_bytes ();
+      printf ("big,%u blocks,alive %+.1f MiB,after unref %+.2f MiB,after cymem_trim %+.2f MiB\n", n,
+              ((gdouble) rss_alive - (gdouble) rss_start) / 1048576.0,
+              ((gdouble) after_unref - (gdouble) rss_start) / 1048576.0,
+              ((gdouble) rss_after - (gdouble) rss_start) / 1048576.0);
+      return 0;
+    }
   if (argc < 2 || (strcmp (argv[1], "qdata") != 0 && strcmp (argv[1], "pool") != 0))
     {
-      fprintf (stderr, "usage: %s qdata|pool [N]\n", argv[0]);
+      fprintf (stderr, "usage: %s qdata|pool|big [N]\n", argv[0]);
       return 2;
     }
   pool_mode = strcmp (argv[1], "pool") == 0;

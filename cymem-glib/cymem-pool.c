@@ -1759,3 +1759,19 @@ cymem_pool_ensure_for_object (GObject *owner)
   g_object_unref (pool);
   return g_object_get_qdata (owner, cymem_pool_owner_quark ());
 }
+
+/**
+ * cymem_trim:
+ *
+ * Returns to the system the memory the library keeps for reuse in this
+ * process: table arrays released by pools that shrank or died, kept (at
+ * most 4 MiB of them) because fresh pages cost a page fault each. Call it
+ * after tearing down large pools, as one calls `malloc_trim()`.
+ *
+ * Since: 1.2
+ */
+void
+cymem_trim (void)
+{
+  cymem_table_trim ();
+}

@@ -296,4 +296,7 @@ CYMEM_AVAILABLE_IN_1_2
 void       cymem_pool_disown                 (CymemPool     *pool,
                                               gpointer       data);
 
+CYMEM_AVAILABLE_IN_1_2
+void       cymem_trim                        (void);
+
 G_END_DECLS

@@ -100,6 +100,9 @@ guint    cymem_table_reap        (CymemTable    *table,
 gboolean cymem_table_reserve     (CymemTable    *table,
                                   guint          n_more);
 void     cymem_table_shrink      (CymemTable    *table);
+/* The process-wide cache of released arrays: empty it, and its size. */
+void     cymem_table_trim        (void);
+gsize    cymem_table_cached_bytes (void);
 gssize   cymem_table_find_linear (const CymemTable *table,
                                   gconstpointer     mem,
                                   gsize            *n_bytes);

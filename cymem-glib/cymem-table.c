@@ -50,7 +50,9 @@
 #define MAP_MIN_SHIFT    10   /* 1 KiB */
 #define CACHE_MAX_SHIFT  25   /* 32 MiB */
 #define CACHE_DEPTH      4
-#define CACHE_MAX_BYTES  ((gsize) 64 << 20)
+/* A process keeps at most this much of released arrays (1.0 kept up to
+ * 64 MiB, which a big pool's death left resident); cymem_trim() returns it. */
+#define CACHE_MAX_BYTES  ((gsize) 4 << 20)
 
 #ifdef __linux__
 /* The pool's own lock kind, which ThreadSanitizer understands. */
@@ -128,11 +130,54 @@ map_free (gpointer mem,
   munmap (mem, n_bytes);
 }
 
+void
+cymem_table_trim (void)
+{
+  for (guint class = 0; class < G_N_ELEMENTS (cache); class++)
+    for (;;)
+      {
+        gpointer mem = NULL;
+
+        cymem_lock_acquire (&cache_lock);
+        if (cache[class].n_arrays > 0)
+          {
+            mem = cache[class].arrays[--cache[class].n_arrays];
+            cache_bytes -= (gsize) 1 << (class + MAP_MIN_SHIFT);
+          }
+        cymem_lock_release (&cache_lock);
+        if (mem == NULL)
+          break;
+        munmap (mem, (gsize) 1 << (class + MAP_MIN_SHIFT));
+      }
+}
+
+gsize
+cymem_table_cached_bytes (void)
+{
+  gsize bytes;
+
+  cymem_lock_acquire (&cache_lock);
+  bytes = cache_bytes;
+  cymem_lock_release (&cache_lock);
+  return bytes;
+}
+
 #define IS_MAPPED(n_bytes) ((n_bytes) >= ((gsize) 1 << MAP_MIN_SHIFT))
 #else
 #define IS_MAPPED(n_bytes) FALSE
 #define map_new(n, zero) g_try_malloc0 (n)
 #define map_free(mem, n) g_free (mem)
+
+void
+cymem_table_trim (void)
+{
+}
+
+gsize
+cymem_table_cached_bytes (void)
+{
+  return 0;
+}
 #endif
 
 /* The table's own storage may fail to allocate like any block: every

@@ -186,6 +186,44 @@ test_table_take (void)
   g_assert_cmpuint (cymem_table_count (&taken), ==, 0);
 }
 
+static void
+test_table_small_and_shrink (void)
+{
+  CymemTable table = CYMEM_TABLE_INIT;
+  const guint n = 200000;
+
+  g_test_summary ("Two blocks need no arrays; a table that empties gives its "
+                  "arrays back; the cache of released arrays is bounded and trimmed");
+  g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (16), 1));
+  g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (32), 2));
+  g_assert_null (table.entries);
+  g_assert_null (table.slots);
+  g_assert_true (cymem_table_lookup (&table, GSIZE_TO_POINTER (32), NULL));
+  g_assert_false (cymem_table_lookup (&table, NULL, NULL));
+  g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (16), NULL));
+  g_assert_false (cymem_table_lookup (&table, GSIZE_TO_POINTER (16), NULL));
+  g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (32), NULL));
+  g_assert_cmpuint (cymem_table_count (&table), ==, 0);
+
+  for (guint i = 1; i <= n; i++)
+    g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (i * 16), i));
+  g_assert_cmpuint (table.entries_capacity, >=, n);
+  for (guint i = 2; i <= n; i++)
+    {
+      g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (i * 16), NULL));
+      cymem_table_maybe_shrink (&table);
+    }
+  g_assert_cmpuint (cymem_table_count (&table), ==, 1);
+  g_assert_cmpuint (table.entries_capacity, <, 1024);
+  g_assert_true (cymem_table_lookup (&table, GSIZE_TO_POINTER (16), NULL));
+  g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (16), NULL));
+
+  cymem_table_drain (&table, NULL, NULL);   /* empty: func is not called */
+  g_assert_cmpuint (cymem_table_cached_bytes (), <=, 4 << 20);
+  cymem_table_trim ();
+  g_assert_cmpuint (cymem_table_cached_bytes (), ==, 0);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -197,6 +235,7 @@ main (int argc, char *argv[])
   g_test_add_data_func ("/Cymem/Table/model/same-low-bits", GUINT_TO_POINTER (3), test_table_model);
   g_test_add_func ("/Cymem/Table/update-keeps-order", test_table_update_keeps_order);
   g_test_add_func ("/Cymem/Table/take", test_table_take);
+  g_test_add_func ("/Cymem/Table/small-and-shrink", test_table_small_and_shrink);
 
   return g_test_run ();
 }

@@ -236,6 +236,15 @@ test('trees: parent, ancestors, children, total size and a limit over them', () 
     assertPoolError(() => child.alloc(1, 1), Cymem.PoolError.LIMIT_EXCEEDED, 'the parent bounds the child');
 });
 
+test('Cymem.trim returns cached memory', () => {
+    const pool = new Cymem.Pool();
+    for (let i = 0; i < 5000; i++)
+        pool.alloc(1, 8);
+    pool.clear();
+    Cymem.trim();
+    assert(pool.alloc(1, 4) !== 0, 'pools work after a trim');
+});
+
 test('names, reports and realloc of address 0', () => {
     const pool = new Cymem.Pool({name: 'js'});
     assertEq(pool.name, 'js', 'name property');

@@ -329,6 +329,14 @@ class TreesNamesReports(unittest.TestCase):
         self.assertTrue(lines[1].startswith("  pool 0x"))
         self.assertIn("'child': 1 block, 6 bytes, peak 6 bytes, no limit", lines[1])
 
+    def test_trim(self):
+        pool = Cymem.Pool()
+        for _ in range(5000):
+            pool.alloc(1, 8)
+        del pool
+        Cymem.trim()   # returns the cached arrays; must not disturb new pools
+        self.assertEqual(Cymem.Pool().alloc(1, 4) != 0, True)
+
     def test_realloc_zero_allocates(self):
         pool = Cymem.Pool()
         addr = pool.realloc(0, 12)
