@@ -103,9 +103,7 @@ void     cymem_table_shrink      (CymemTable    *table);
 /* The process-wide cache of released arrays: empty it, and its size. */
 void     cymem_table_trim        (void);
 gsize    cymem_table_cached_bytes (void);
-gssize   cymem_table_find_linear (const CymemTable *table,
-                                  gconstpointer     mem,
-                                  gsize            *n_bytes);
+
 
 /* Fibonacci hashing: the top bits of the product mix every address bit, so
  * the low bits that alignment keeps at zero do not matter. */
@@ -121,6 +119,27 @@ static inline guint
 cymem_table_count (const CymemTable *table)
 {
   return table->n_entries - table->n_holes;
+}
+
+/* Without an index (a small table, or one whose index could not be built):
+ * a linear search, and the slot is the entry's position. */
+static inline gssize
+cymem_table_find_linear (const CymemTable *table,
+                         gconstpointer     mem,
+                         gsize            *n_bytes)
+{
+  const CymemTableEntry *entries = cymem_table_entries (table);
+
+  if (mem == NULL)
+    return -1;
+  for (guint e = 0; e < table->n_entries; e++)
+    if (entries[e].mem == mem && (entries[e].n_bytes & CYMEM_TABLE_DEAD) == 0)
+      {
+        if (n_bytes != NULL)
+          *n_bytes = entries[e].n_bytes;
+        return (gssize) e;
+      }
+  return -1;
 }
 
 /* Finds @mem's slot, a handle for cymem_table_update(), valid until the
@@ -169,10 +188,20 @@ cymem_table_insert (CymemTable *table,
   guint entry;
   gsize mask, i;
 
-  /* The fast path needs room for the entry and an index under half full. */
+  /* The fast path needs room for the entry and an index under half full,
+   * or a free entry in the table itself. */
   if (G_UNLIKELY (table->n_entries == table->entries_capacity ||
                   cymem_table_count (table) >= table->max_live))
-    return cymem_table_insert_slow (table, mem, n_bytes);
+    {
+      if (table->entries == NULL && table->n_entries < CYMEM_TABLE_SMALL)
+        {
+          table->small[table->n_entries].mem = mem;
+          table->small[table->n_entries].n_bytes = n_bytes;
+          table->n_entries++;
+          return TRUE;
+        }
+      return cymem_table_insert_slow (table, mem, n_bytes);
+    }
 
   entry = table->n_entries++;
   table->entries[entry].mem = mem;

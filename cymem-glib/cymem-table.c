@@ -30,8 +30,8 @@
 #include "cymem-lock-private.h"
 #include "cymem-table-private.h"
 
-#define MIN_ENTRIES 8
-#define MIN_SLOTS   16
+#define MIN_ENTRIES 32
+#define MIN_SLOTS   64
 
 /* --- storage for the two arrays ---
  *
@@ -405,27 +405,6 @@ cymem_table_insert_slow (CymemTable *table,
   if (table->slots != NULL)
     index_entry (table, entry);
   return TRUE;
-}
-
-/* Without an index (a small table, or one whose index could not be built):
- * a linear search, and the slot is the entry's position. */
-gssize
-cymem_table_find_linear (const CymemTable *table,
-                         gconstpointer     mem,
-                         gsize            *n_bytes)
-{
-  const CymemTableEntry *entries = cymem_table_entries (table);
-
-  if (mem == NULL)
-    return -1;
-  for (guint e = 0; e < table->n_entries; e++)
-    if (entries[e].mem == mem && (entries[e].n_bytes & CYMEM_TABLE_DEAD) == 0)
-      {
-        if (n_bytes != NULL)
-          *n_bytes = entries[e].n_bytes;
-        return (gssize) e;
-      }
-  return -1;
 }
 
 /* The entry a slot handle stands for. */
