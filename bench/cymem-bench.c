@@ -41,7 +41,6 @@
 #define CALLGRIND_DUMP_STATS_AT(label) ((void) (label))
 #endif
 
-#define N_THREADS 4
 
 typedef struct
 {
@@ -262,6 +261,10 @@ run_w3 (const Allocator *a, gsize size, gsize n, gpointer *blocks, const guint32
 
 /* --- W4: threads sharing one allocator --- */
 
+/* --threads: 4 by default; 1, 2, 4 and 8 for the scaling figures. */
+#define MAX_THREADS 16
+static guint n_threads = 4;
+
 typedef struct
 {
   const Allocator *a;
@@ -294,29 +297,29 @@ static gdouble
 run_w4 (const Allocator *a, gsize size, gsize n, gpointer *blocks, gdouble *teardown_ns)
 {
   gpointer ctx = a->ctx_new ();
-  GThread *threads[N_THREADS];
-  ThreadJob jobs[N_THREADS];
-  gsize per_thread = n / N_THREADS;
+  GThread *threads[MAX_THREADS];
+  ThreadJob jobs[MAX_THREADS];
+  gsize per_thread = n / n_threads;
   gint64 t0, t1, t2;
 
   t0 = region_begin ();
-  for (guint i = 0; i < N_THREADS; i++)
+  for (guint i = 0; i < n_threads; i++)
     {
       jobs[i] = (ThreadJob) { a, ctx, size, per_thread,
                               blocks != NULL ? blocks + i * per_thread : NULL };
       threads[i] = g_thread_new ("bench", thread_job, &jobs[i]);
     }
-  for (guint i = 0; i < N_THREADS; i++)
+  for (guint i = 0; i < n_threads; i++)
     g_thread_join (threads[i]);
   t1 = region_end (a, blocks != NULL ? "W4-W2" : "W4-W1",
                    blocks != NULL ? "alloc" : "pair", size, n);
   t1 = use_callgrind ? region_begin () : t1;
-  a->teardown (ctx, blocks, blocks != NULL ? per_thread * N_THREADS : 0);
+  a->teardown (ctx, blocks, blocks != NULL ? per_thread * n_threads : 0);
   t2 = region_end (a, blocks != NULL ? "W4-W2" : "W4-W1", "teardown", size, n);
 
   if (teardown_ns != NULL)
-    *teardown_ns = (gdouble) (t2 - t1) / (per_thread * N_THREADS);
-  return (gdouble) (t1 - t0) / (per_thread * N_THREADS);
+    *teardown_ns = (gdouble) (t2 - t1) / (per_thread * n_threads);
+  return (gdouble) (t1 - t0) / (per_thread * n_threads);
 }
 
 /* --- memory overhead --- */
@@ -393,6 +396,7 @@ main (int argc, char *argv[])
   g_autofree char *only_ns = NULL;
   gint runs = 5;
   gint w1_n = 1000000;
+  gint threads_option = 4;
   GOptionEntry entries[] = {
     { "allocators", 'a', 0, G_OPTION_ARG_STRING, &only_allocators, "Comma-separated allocators", "LIST" },
     { "workloads", 'w', 0, G_OPTION_ARG_STRING, &only_workloads, "Comma-separated workloads (W1,W2,W3,W4,MEM)", "LIST" },
@@ -401,6 +405,7 @@ main (int argc, char *argv[])
     { "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Runs per case (median reported)", "R" },
     { "w1-count", 0, 0, G_OPTION_ARG_INT, &w1_n, "Iterations of W1", "N" },
     { "callgrind", 0, 0, G_OPTION_ARG_NONE, &use_callgrind, "One run per case, collection toggled around it", NULL },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads_option, "Threads in W4 (1-16, default 4)", "T" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- benchmark CymemPool against its peers");
@@ -419,6 +424,12 @@ main (int argc, char *argv[])
       g_printerr ("%s\n", error->message);
       return 2;
     }
+  if (threads_option < 1 || threads_option > MAX_THREADS)
+    {
+      g_printerr ("--threads must be between 1 and %d\n", MAX_THREADS);
+      return 2;
+    }
+  n_threads = (guint) threads_option;
   if (use_callgrind)
     runs = 2;
   runs = MAX (runs, 1);
