@@ -74,9 +74,9 @@ cymem_pool_report_locked (CymemPool *pool,
   g_string_append (out, ": ");
   append_figures (pool, out);
   if (pool->children != NULL && pool->children->len > 0)
-    g_string_append_printf (out, "; %" G_GUINT64_FORMAT " bytes with its %u descendant%s",
+    g_string_append_printf (out, "; %" G_GUINT64_FORMAT " bytes in its subtree (%u child%s)",
                             cymem_pool_total_size_locked (pool), pool->children->len,
-                            pool->children->len == 1 ? "" : "s");
+                            pool->children->len == 1 ? "" : "ren");
   g_string_append_c (out, '\n');
 
   for (guint i = 0; pool->children != NULL && i < pool->children->len; i++)
@@ -96,7 +96,7 @@ cymem_pool_report_locked (CymemPool *pool,
  * subtree. For example:
  *
  * ```
- * pool 0x5581c0 'request' (attached to GtkWindow): 2 blocks, 96 bytes, peak 96 bytes, limit 4096 bytes; 160 bytes with its 1 descendant
+ * pool 0x5581c0 'request' (attached to GtkWindow): 2 blocks, 96 bytes, peak 96 bytes, limit 4096 bytes; 160 bytes in its subtree (1 child)
  *   pool 0x5581f0 'headers': 1 block, 64 bytes, peak 64 bytes, no limit
  * ```
  *

@@ -480,7 +480,9 @@ cymem_pool_class_init (CymemPoolClass *klass)
    * A budget, in bytes, for the pool and all its descendants (its
    * [property@Cymem.Pool:total-size]), as talloc's memlimit is; 0 means
    * none. An allocation in the pool or in any pool below it, or a steal
-   * into one, that would take a total over its limit fails: the `try_`
+   * into one, that would take a total over its limit fails (adopting a pool
+   * that already holds blocks, with [method@Cymem.Pool.own_object], is not
+   * refused: like lowering the limit, it only stops growth): the `try_`
    * functions
    * and the copies return %NULL, [method@Cymem.Pool.alloc] and
    * [method@Cymem.Pool.realloc] abort, and the binding API reports

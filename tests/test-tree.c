@@ -290,9 +290,9 @@ test_report (void)
   g_assert_cmpuint (g_strv_length (lines), ==, 4);   /* 3 lines and "" */
   g_assert_true (g_pattern_match_simple ("pool 0x* 'request' (attached to GObject): 2 blocks, "
                                          "96 bytes, peak 96 bytes, limit 4096 bytes; "
-                                         "146 bytes with its 1 descendant", lines[0]));
+                                         "146 bytes in its subtree (1 child)", lines[0]));
   g_assert_true (g_pattern_match_simple ("  pool 0x* 'headers': 1 block, 40 bytes, peak 100 bytes, "
-                                         "no limit; 50 bytes with its 1 descendant", lines[1]));
+                                         "no limit; 50 bytes in its subtree (1 child)", lines[1]));
   g_assert_true (g_pattern_match_simple ("    pool 0x* 'cookie': 1 block, 10 bytes, peak 10 bytes, "
                                          "no limit", lines[2]));
   g_strfreev (lines);

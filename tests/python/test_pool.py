@@ -325,7 +325,7 @@ class TreesNamesReports(unittest.TestCase):
         lines = report.splitlines()
         self.assertEqual(len(lines), 2)
         self.assertIn("'root': 0 blocks, 0 bytes", lines[0])
-        self.assertIn("6 bytes with its 1 descendant", lines[0])
+        self.assertIn("6 bytes in its subtree (1 child)", lines[0])
         self.assertTrue(lines[1].startswith("  pool 0x"))
         self.assertIn("'child': 1 block, 6 bytes, peak 6 bytes, no limit", lines[1])
 
