@@ -8,6 +8,7 @@
 #include "cymem-pool.h"
 #include "cymem-lock-private.h"
 #include "cymem-table-private.h"
+#include "cymem-chunk-private.h"
 
 G_BEGIN_DECLS
 
@@ -47,6 +48,11 @@ struct _CymemPool
                                   * and the tree lock, read without them too */
   gchar           *name;       /* guarded by @lock */
   GType            owner_type; /* the type of the first object it was attached to */
+
+  CymemHeap       *heap;       /* chunks for small blocks, made once the pool has made
+                                * CYMEM_HEAP_START of them with malloc(); set once
+                                * under @lock, read without it, freed at finalize */
+  guint            n_small;    /* small blocks made with malloc() (atomic) */
 
   CymemMallocFunc  malloc_func; /* NULL for the default allocator */
   CymemFreeFunc    free_func;

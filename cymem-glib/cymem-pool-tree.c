@@ -97,6 +97,9 @@ cymem_pool_steal_internal (CymemPool *self,
         {
           cymem_table_remove (&from->table, mem, NULL);
           from->size -= n_bytes;
+          /* The block stays in its chunk, now lent out (or back home). */
+          if (self->malloc_func == NULL && cymem_chunk_contains (mem))
+            cymem_chunk_note_steal (mem, from->heap, self->heap);
           cymem_table_insert (&self->table, mem, n_bytes);
           self->size += n_bytes;
           cymem_pool_note_growth_locked (self);

@@ -111,6 +111,65 @@ cymem_pool_owner_quark (void)
   return cymem_quark_once (&quark, "cymem-pool-owner");
 }
 
+/* Small blocks of a pool with a heap come from its chunks (see
+ * cymem-chunk-private.h). Returns a carved block, not zeroed, or NULL when
+ * the pool is still small (or CYMEM_DEBUG=malloc, or no chunk could be
+ * had): the caller then uses malloc(). Takes the lock, but never across the
+ * chunk's allocation. */
+static G_GNUC_NO_INLINE gpointer
+pool_chunk_carve (CymemPool *self,
+                  gsize      n_bytes)
+{
+  CymemHeap *heap = __atomic_load_n (&self->heap, __ATOMIC_ACQUIRE), *new_heap = NULL;
+  CymemChunk *chunk;
+  gpointer mem;
+
+  if (heap == NULL)
+    {
+      if (__atomic_add_fetch (&self->n_small, 1, __ATOMIC_RELAXED) <= CYMEM_HEAP_START ||
+          !cymem_heap_enabled ())
+        return NULL;
+      new_heap = cymem_heap_new ();
+      if (new_heap == NULL)
+        return NULL;
+    }
+  else
+    {
+      cymem_lock_acquire (&self->lock);
+      mem = cymem_heap_carve (heap, n_bytes);
+      if (mem == NULL)
+        {
+          /* Slots that borrowers gave back, before a new chunk. */
+          cymem_heap_reclaim (heap);
+          mem = cymem_heap_carve (heap, n_bytes);
+        }
+      cymem_lock_release (&self->lock);
+      if (mem != NULL)
+        return mem;
+    }
+
+  CYMEM_PERTURB ();
+  chunk = cymem_chunk_new (n_bytes);
+  if (chunk == NULL)
+    {
+      cymem_heap_destroy (new_heap);
+      return NULL;
+    }
+
+  cymem_lock_acquire (&self->lock);
+  if (self->heap == NULL)
+    {
+      __atomic_store_n (&self->heap, new_heap, __ATOMIC_RELEASE);
+      new_heap = NULL;
+    }
+  cymem_heap_add (self->heap, chunk);
+  mem = cymem_heap_carve (self->heap, n_bytes);
+  cymem_lock_release (&self->lock);
+
+  cymem_heap_destroy (new_heap);  /* another thread made the heap first */
+  return mem;
+}
+
 /* Inlined, like pool_alloc(): they are the allocation fast path. */
 G_ALWAYS_INLINE static inline gpointer
 pool_block_new (CymemPool *self,
@@ -120,7 +179,16 @@ pool_block_new (CymemPool *self,
 
   if (self->malloc_func == NULL)
     {
-      if (n_bytes >= CYMEM_CALLOC_THRESHOLD)
+      if (n_bytes <= CYMEM_HEAP_MAX)
+        {
+          mem = pool_chunk_carve (self, n_bytes);
+          if (mem != NULL)
+            {
+              memset (mem, 0, n_bytes);
+              return mem;
+            }
+        }
+      else if (n_bytes >= CYMEM_CALLOC_THRESHOLD)
         return calloc (1, n_bytes);
       mem = malloc (MAX (n_bytes, 1));
     }
@@ -136,6 +204,27 @@ pool_block_new (CymemPool *self,
   return mem;
 }
 
+/* A block carved from a chunk, outside the lock: back to its slot, or to
+ * the pool it was borrowed from. */
+static G_GNUC_NO_INLINE void
+pool_chunk_free (CymemPool *self,
+                 gpointer   mem)
+{
+  CymemHeap *heap = __atomic_load_n (&self->heap, __ATOMIC_ACQUIRE);
+  CymemChunk *empty;
+
+  if (!cymem_heap_owns_chunk_of (heap, mem))
+    {
+      cymem_chunk_free_lent (mem);
+      return;
+    }
+  cymem_lock_acquire (&self->lock);
+  empty = cymem_heap_free (heap, mem);
+  cymem_lock_release (&self->lock);
+  if (empty != NULL)
+    cymem_chunk_release (empty);
+}
+
 static void
 pool_block_free (gpointer mem,
                  gsize    n_bytes,
@@ -143,10 +232,27 @@ pool_block_free (gpointer mem,
 {
   CymemPool *self = user_data;
 
-  if (self->free_func == NULL)
-    free (mem);
-  else
+  if (self->free_func != NULL)
     self->free_func (mem);
+  else if (cymem_chunk_contains (mem))
+    pool_chunk_free (self, mem);
+  else
+    free (mem);
+}
+
+/* Finalize's release: the blocks of the pool's own chunks are only
+ * forgotten, since their chunks go whole. */
+static void
+pool_block_drop (gpointer mem,
+                 gsize    n_bytes,
+                 gpointer user_data)
+{
+  CymemPool *self = user_data;
+
+  if (self->free_func == NULL && cymem_heap_owns_chunk_of (self->heap, mem))
+    cymem_heap_forget (mem);
+  else
+    pool_block_free (mem, n_bytes, self);
 }
 
 void
@@ -343,7 +449,7 @@ pool_release_all (CymemPool *self,
   cymem_lock_release (&self->lock);
 
   CYMEM_PERTURB ();
-  cymem_table_drain (&blocks, pool_block_free, self);
+  cymem_table_drain (&blocks, finalizing ? pool_block_drop : pool_block_free, self);
   if (n_debtors > 0)
     pool_release_debtors (debtors, n_debtors);
 
@@ -364,6 +470,8 @@ cymem_pool_finalize (GObject *object)
   pool_release_all (self, TRUE);
   g_warn_if_fail (self->table.pins == 0);
   g_clear_pointer (&self->cleanups, g_array_unref);
+  cymem_heap_destroy (self->heap);
+  self->heap = NULL;
 
   /* A pool attached to this one is no longer held by it once the qdata
    * goes, after this function. */
@@ -765,6 +873,30 @@ pool_alloc (CymemPool *self,
   if (G_UNLIKELY (!g_size_checked_mul (&n_bytes, n_elements, element_size)))
     return CYMEM_POOL_STATUS_OVERFLOW;
 
+  /* A pool with chunks carves, zeroes and records a small block in one
+   * locked section: zeroing at most CYMEM_HEAP_MAX bytes is short, and the
+   * block is complete before the table shows it. */
+  if (n_bytes <= CYMEM_HEAP_MAX && __atomic_load_n (&self->heap, __ATOMIC_RELAXED) != NULL)
+    {
+      CYMEM_PERTURB ();
+      cymem_lock_acquire (&self->lock);
+      if (G_LIKELY (!__atomic_load_n (&self->tree_limited, __ATOMIC_RELAXED)) &&
+          (mem = cymem_heap_carve (self->heap, n_bytes)) != NULL)
+        {
+          memset (mem, 0, n_bytes);
+          if (G_LIKELY (cymem_table_insert (&self->table, mem, n_bytes)))
+            {
+              self->size += n_bytes;
+              cymem_pool_note_growth_locked (self);
+              cymem_lock_release (&self->lock);
+              *mem_out = mem;
+              return CYMEM_POOL_STATUS_OK;
+            }
+          return pool_record_failed (self, mem, CYMEM_POOL_STATUS_NO_MEMORY);
+        }
+      cymem_lock_release (&self->lock);
+    }
+
   status = pool_block_new_checked (self, n_bytes, &mem, &reserved);
   if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
     return status;
@@ -1139,12 +1271,19 @@ cymem_pool_free_internal (CymemPool *self,
 {
   gsize n_bytes;
   gboolean owned;
+  CymemChunk *empty = NULL;
 
   cymem_lock_acquire (&self->lock);
   if (G_LIKELY (self->table.pins == 0))
     {
       owned = cymem_table_remove (&self->table, mem, &n_bytes);
       cymem_table_maybe_shrink (&self->table);
+      /* A slot of the pool's own chunks goes back under the lock. */
+      if (owned && cymem_heap_owns_chunk_of (self->heap, mem))
+        {
+          empty = cymem_heap_free (self->heap, mem);
+          mem = NULL;
+        }
     }
   else
     {
@@ -1163,6 +1302,8 @@ cymem_pool_free_internal (CymemPool *self,
   if (!owned)
     return CYMEM_POOL_STATUS_NOT_OWNED;
 
+  if (G_UNLIKELY (empty != NULL))
+    cymem_chunk_release (empty);
   if (mem != NULL)
     pool_block_free (mem, n_bytes, self);
   return CYMEM_POOL_STATUS_OK;
@@ -1776,4 +1917,5 @@ void
 cymem_trim (void)
 {
   cymem_table_trim ();
+  cymem_chunk_trim ();
 }

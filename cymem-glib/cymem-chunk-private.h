@@ -1,0 +1,270 @@
+/* cymem-chunk-private.h: the chunks small blocks are carved from
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * A pool with the default allocator that has made more than a few small
+ * blocks gets a *heap*: per size class, 64 KiB chunks, aligned to their
+ * size, from which blocks of up to CYMEM_HEAP_MAX bytes are carved. A
+ * block's memory is then a slot: carving pops a free slot or bumps a
+ * pointer, freeing pushes the slot back, and finalize releases whole
+ * chunks. Larger blocks, pools with their own allocator, small pools and
+ * CYMEM_DEBUG=malloc keep one malloc() per block. See docs/design.md for
+ * the measurements behind each number.
+ *
+ * Ownership is still decided by the pool's table: the chunk layer is only
+ * asked about blocks the table has already found. Whether such a block came
+ * from a chunk is answered by the process-wide registry of chunk addresses
+ * (cymem_chunk_contains()), which reads no memory of the block, and only
+ * then is the chunk's header, at the chunk's aligned start, read.
+ *
+ * A block stolen into another pool stays in its chunk: the chunk counts it
+ * as *lent*. When the borrower frees it, the slot is marked returned (the
+ * owner takes it back when it next needs a slot of that class); when the
+ * owning pool dies first, its chunks with lent blocks are *orphaned* and the
+ * last returned block releases them.
+ *
+ * Locks: the heap is guarded by its pool's lock. The lent counts, the
+ * returned marks and orphaning are guarded by one process-wide lock, taken
+ * after any pool lock; the registry and the cache of released chunks by
+ * another. No allocator call is made with a pool lock held: the caller
+ * releases the chunk a free returns after unlocking.
+ *
+ * Memory tools: every carved block is described to valgrind as a
+ * malloc-like block and unpoisoned for AddressSanitizer; free slots and the
+ * gap after each block are inaccessible to both. Under either tool each slot
+ * also gets CYMEM_CHUNK_REDZONE bytes of gap after the block, so that an
+ * overflow by one byte is caught whatever the block's size.
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define CYMEM_CHUNK_SHIFT   16
+#define CYMEM_CHUNK_SIZE    (((gsize) 1) << CYMEM_CHUNK_SHIFT)
+/* The largest block carved from a chunk. */
+#define CYMEM_HEAP_MAX      512
+#define CYMEM_HEAP_N_CLASSES 16
+/* Small blocks a pool makes with malloc() before it gets a heap, so that
+ * a pool of a few blocks (one per list item) never holds a 64 KiB chunk. */
+#define CYMEM_HEAP_START    64
+
+typedef struct _CymemChunk CymemChunk;
+typedef struct _CymemHeap  CymemHeap;
+
+struct _CymemChunk
+{
+  CymemHeap  *heap;        /* the owner; NULL once orphaned (atomic) */
+  CymemChunk *next;        /* the owner's chunks */
+  CymemChunk *prev;
+  CymemChunk *avail_next;  /* the owner's chunks of this class with a free slot */
+  CymemChunk *avail_prev;
+  guint8     *data;        /* the first slot */
+  guint16    *free_slots;  /* a stack of free slot indices */
+  guint64    *returned;    /* lent slots given back, one bit each */
+  guint32     klass;
+  guint32     slot_size;   /* the class's size, plus the redzone under a memory tool */
+  guint32     n_slots;
+  guint32     n_used;      /* carved and not freed, lent ones included */
+  guint32     n_bumped;    /* slots ever carved: the rest are untouched */
+  guint32     n_free;      /* on the free stack */
+  guint32     n_lent;      /* guarded by the lent lock */
+  guint32     n_returned;  /* guarded by the lent lock */
+};
+
+struct _CymemHeap
+{
+  CymemChunk *avail[CYMEM_HEAP_N_CLASSES];
+  CymemChunk *chunks;
+  guint       n_returned;  /* slots returned to any chunk (atomic hint) */
+};
+
+/* Chunk numbers below 2^31 (addresses below 2^47) have a bit in the
+ * registry; a chunk mapped higher is given back and malloc() used. */
+#define CYMEM_REGISTRY_LEAF_SHIFT 16
+#define CYMEM_REGISTRY_ROOT_SIZE  (1u << 15)
+extern guint64 *cymem_chunk_registry[CYMEM_REGISTRY_ROOT_SIZE];
+
+/* Whether @mem lies in a chunk (one mapped and not unmapped since). It
+ * reads the registry, never @mem's memory. */
+static inline gboolean
+cymem_chunk_contains (gconstpointer mem)
+{
+  guintptr n = (guintptr) mem >> CYMEM_CHUNK_SHIFT;
+  guintptr root = n >> CYMEM_REGISTRY_LEAF_SHIFT;
+  guint64 *leaf;
+
+  if (G_UNLIKELY (root >= CYMEM_REGISTRY_ROOT_SIZE))
+    return FALSE;
+  leaf = __atomic_load_n (&cymem_chunk_registry[root], __ATOMIC_ACQUIRE);
+  if (leaf == NULL)
+    return FALSE;
+  n &= (1u << CYMEM_REGISTRY_LEAF_SHIFT) - 1;
+  return (__atomic_load_n (&leaf[n / 64], __ATOMIC_ACQUIRE) >> (n % 64)) & 1;
+}
+
+static inline CymemChunk *
+cymem_chunk_of (gconstpointer mem)
+{
+  return (CymemChunk *) ((guintptr) mem & ~(guintptr) (CYMEM_CHUNK_SIZE - 1));
+}
+
+/* Whether @mem, a block some pool's table holds, is a slot of a chunk of
+ * @heap. */
+static inline gboolean
+cymem_heap_owns_chunk_of (CymemHeap     *heap,
+                          gconstpointer  mem)
+{
+  return heap != NULL && cymem_chunk_contains (mem) &&
+         __atomic_load_n (&cymem_chunk_of (mem)->heap, __ATOMIC_RELAXED) == heap;
+}
+
+/* 16-byte steps to 128, then 32 to 256, then 64 to 512. */
+static inline guint
+cymem_heap_class (gsize n_bytes)
+{
+  if (n_bytes <= 128)
+    return n_bytes == 0 ? 0 : (guint) ((n_bytes - 1) >> 4);
+  if (n_bytes <= 256)
+    return 8 + (guint) ((n_bytes - 129) >> 5);
+  return 12 + (guint) ((n_bytes - 257) >> 6);
+}
+
+/* Whether the heap layer is on: not with CYMEM_DEBUG=malloc. */
+gboolean    cymem_heap_enabled      (void);
+CymemHeap  *cymem_heap_new          (void);
+/* Finalize, with no lock held: chunks with lent blocks are orphaned, the
+ * others released, and @heap freed. The blocks the pool still had must
+ * have been passed to cymem_heap_forget() first. */
+void        cymem_heap_destroy      (CymemHeap  *heap);
+/* A new chunk for blocks of @n_bytes (from the cache, or mapped), not yet
+ * in any heap; NULL if none could be had. No lock held. */
+CymemChunk *cymem_chunk_new         (gsize       n_bytes);
+/* With the pool's lock held: puts a new chunk in the heap. */
+void        cymem_heap_add          (CymemHeap  *heap,
+                                     CymemChunk *chunk);
+/* With the pool's lock held: takes back the slots borrowers returned. */
+void        cymem_heap_reclaim      (CymemHeap  *heap);
+/* With no lock held: to the cache, or unmapped. */
+void        cymem_chunk_release     (CymemChunk *chunk);
+/* With the pool's lock held: frees a block carved from one of @heap's
+ * chunks. Returns a chunk left empty that the caller must release with
+ * cymem_chunk_release() once the lock is dropped, or NULL. */
+CymemChunk *cymem_heap_free_slow    (CymemHeap  *heap,
+                                     CymemChunk *chunk,
+                                     gpointer    mem);
+/* With no pool lock held: frees a block its pool borrowed from another
+ * pool's chunk (cymem_heap_owns_chunk_of() said no). */
+void        cymem_chunk_free_lent   (gpointer    mem);
+/* The blocks of a pool being finalized: the memory tools forget the
+ * block, the heap does nothing (its chunk goes as a whole). */
+void        cymem_heap_forget       (gpointer    mem);
+/* With the locks of both pools held: @mem, carved from a chunk, moves
+ * from the pool of heap @from to the pool of heap @to (either NULL). */
+void        cymem_chunk_note_steal  (gpointer    mem,
+                                     CymemHeap  *from,
+                                     CymemHeap  *to);
+/* The cache of released chunks: empty it, and its size. */
+void        cymem_chunk_trim        (void);
+gsize       cymem_chunk_cached_bytes (void);
+
+/* Memory-tool annotations: a few instructions natively (valgrind's client
+ * requests do nothing outside it), calls in AddressSanitizer builds. */
+#if defined(__SANITIZE_ADDRESS__)
+# define CYMEM_ASAN 1
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer)
+#  define CYMEM_ASAN 1
+# endif
+#endif
+#ifdef CYMEM_ASAN
+# include <sanitizer/asan_interface.h>
+#endif
+#ifdef HAVE_VALGRIND
+# include <valgrind/memcheck.h>
+#endif
+
+/* The gap kept after every block under a memory tool. */
+#define CYMEM_CHUNK_REDZONE 16
+
+static inline void
+cymem_chunk_annotate_alloc (gpointer mem,
+                            gsize    n_bytes)
+{
+#ifdef HAVE_VALGRIND
+  VALGRIND_MALLOCLIKE_BLOCK (mem, n_bytes, CYMEM_CHUNK_REDZONE, 0);
+#endif
+#ifdef CYMEM_ASAN
+  ASAN_UNPOISON_MEMORY_REGION (mem, n_bytes);
+#endif
+  (void) mem;
+  (void) n_bytes;
+}
+
+static inline void
+cymem_chunk_annotate_free (gpointer mem,
+                           gsize    slot_size)
+{
+#ifdef HAVE_VALGRIND
+  VALGRIND_FREELIKE_BLOCK (mem, CYMEM_CHUNK_REDZONE);
+#endif
+#ifdef CYMEM_ASAN
+  ASAN_POISON_MEMORY_REGION (mem, slot_size);
+#endif
+  (void) mem;
+  (void) slot_size;
+}
+
+/* With the pool's lock held: a slot of @klass, or NULL when no chunk of
+ * the heap has one free (the pool then gets a chunk, lock dropped). The
+ * block is not zeroed. */
+static inline gpointer
+cymem_heap_carve (CymemHeap *heap,
+                  gsize      n_bytes)
+{
+  CymemChunk *chunk = heap->avail[cymem_heap_class (n_bytes)];
+  guint32 slot;
+  gpointer mem;
+
+  if (G_UNLIKELY (chunk == NULL))
+    return NULL;
+  if (chunk->n_free > 0)
+    slot = chunk->free_slots[--chunk->n_free];
+  else
+    slot = chunk->n_bumped++;
+  if (G_UNLIKELY (++chunk->n_used == chunk->n_slots))
+    {
+      /* Full: out of the class's list. */
+      heap->avail[chunk->klass] = chunk->avail_next;
+      if (chunk->avail_next != NULL)
+        chunk->avail_next->avail_prev = NULL;
+      chunk->avail_next = NULL;
+    }
+  mem = chunk->data + (gsize) slot * chunk->slot_size;
+  cymem_chunk_annotate_alloc (mem, n_bytes);
+  return mem;
+}
+
+/* With the pool's lock held: frees @mem, a slot of one of @heap's chunks
+ * (cymem_heap_owns_chunk_of() said so). Returns an empty chunk to release
+ * with the lock dropped, or NULL. */
+static inline CymemChunk *
+cymem_heap_free (CymemHeap *heap,
+                 gpointer   mem)
+{
+  CymemChunk *chunk = cymem_chunk_of (mem);
+
+  cymem_chunk_annotate_free (mem, chunk->slot_size);
+  /* A chunk that was full goes back to the class's list, and an empty one
+   * may go: both are rare. */
+  if (G_UNLIKELY (chunk->n_used == chunk->n_slots || chunk->n_used == 1))
+    return cymem_heap_free_slow (heap, chunk, mem);
+  chunk->free_slots[chunk->n_free++] =
+    (guint16) (((guint8 *) mem - chunk->data) / chunk->slot_size);
+  chunk->n_used--;
+  return NULL;
+}
+
+G_END_DECLS

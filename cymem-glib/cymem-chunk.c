@@ -1,0 +1,479 @@
+/* cymem-chunk.c: the chunks small blocks are carved from
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * See cymem-chunk-private.h for the model and the locks, docs/design.md for
+ * the measurements.
+ */
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cymem-chunk-private.h"
+#include "cymem-lock-private.h"
+
+#ifdef G_OS_UNIX
+#include <sys/mman.h>
+#endif
+
+#ifdef CYMEM_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
+guint64 *cymem_chunk_registry[CYMEM_REGISTRY_ROOT_SIZE];
+
+/* Guards the registry's writes and the cache of released chunks. */
+static CymemLock chunk_lock = CYMEM_LOCK_INIT;
+/* Guards the lent counts, the returned marks and orphaning. */
+static CymemLock lent_lock = CYMEM_LOCK_INIT;
+
+/* Released chunks kept for reuse, since a fresh page costs a page fault:
+ * at most 4 MiB of them, and cymem_trim() returns them all. */
+#define CACHE_MAX ((4u << 20) / CYMEM_CHUNK_SIZE)
+/* Chunks mapped at once: one mmap() and two munmap() calls per 1 MiB. */
+#define MAP_BATCH 16
+static CymemChunk *cache;
+static guint n_cached;
+
+static const guint16 class_sizes[CYMEM_HEAP_N_CLASSES] = {
+  16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512,
+};
+
+G_STATIC_ASSERT (CYMEM_HEAP_MAX == 512);
+
+gboolean
+cymem_heap_enabled (void)
+{
+  static gint enabled = -1;
+  gint e = __atomic_load_n (&enabled, __ATOMIC_RELAXED);
+
+  if (G_UNLIKELY (e < 0))
+    {
+      const GDebugKey keys[] = { { "malloc", 1 } };
+      const gchar *value = g_getenv ("CYMEM_DEBUG");
+
+      /* Not "all": that one is for the reports, which want the real path. */
+      e = value == NULL || strstr (value, "all") != NULL ||
+          (g_parse_debug_string (value, keys, G_N_ELEMENTS (keys)) & 1) == 0;
+      __atomic_store_n (&enabled, e, __ATOMIC_RELAXED);
+    }
+  return e;
+}
+
+/* Under a memory tool every slot keeps a gap after its block. */
+static guint32
+chunk_redzone (void)
+{
+#ifdef CYMEM_ASAN
+  return CYMEM_CHUNK_REDZONE;
+#else
+#ifdef HAVE_VALGRIND
+  if (RUNNING_ON_VALGRIND)
+    return CYMEM_CHUNK_REDZONE;
+#endif
+  return 0;
+#endif
+}
+
+/* With chunk_lock held. */
+static gboolean
+registry_set (CymemChunk *chunk,
+              gboolean    on)
+{
+  guintptr n = (guintptr) chunk >> CYMEM_CHUNK_SHIFT;
+  guintptr root = n >> CYMEM_REGISTRY_LEAF_SHIFT;
+  guint64 *leaf, bit;
+
+  if (root >= CYMEM_REGISTRY_ROOT_SIZE)
+    return FALSE;
+  leaf = cymem_chunk_registry[root];
+  if (leaf == NULL)
+    {
+      /* Leaves are never freed: 8 KiB covers 4 GiB of address space. */
+      leaf = calloc ((1u << CYMEM_REGISTRY_LEAF_SHIFT) / 64, sizeof (guint64));
+      if (leaf == NULL)
+        return FALSE;
+      __atomic_store_n (&cymem_chunk_registry[root], leaf, __ATOMIC_RELEASE);
+    }
+  n &= (1u << CYMEM_REGISTRY_LEAF_SHIFT) - 1;
+  bit = G_GUINT64_CONSTANT (1) << (n % 64);
+  if (on)
+    __atomic_fetch_or (&leaf[n / 64], bit, __ATOMIC_RELEASE);
+  else
+    __atomic_fetch_and (&leaf[n / 64], ~bit, __ATOMIC_RELEASE);
+  return TRUE;
+}
+
+/* With no lock held; the chunk is out of the registry. */
+static void
+chunk_unmap (CymemChunk *chunk)
+{
+#ifdef CYMEM_ASAN
+  ASAN_UNPOISON_MEMORY_REGION (chunk, CYMEM_CHUNK_SIZE);
+  __lsan_unregister_root_region (chunk, CYMEM_CHUNK_SIZE);
+#endif
+#ifdef G_OS_UNIX
+  munmap (chunk, CYMEM_CHUNK_SIZE);
+#endif
+}
+
+/* Maps MAP_BATCH chunks, registers them, keeps one for the caller and
+ * caches the rest. NULL if mapping fails: the pool then uses malloc(). */
+static CymemChunk *
+chunk_map (void)
+{
+#ifdef G_OS_UNIX
+  gsize len = (MAP_BATCH + 1) * CYMEM_CHUNK_SIZE, head, tail;
+  guint8 *map, *start;
+  CymemChunk *mine = NULL, *spill = NULL;
+
+  map = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (map == MAP_FAILED)
+    return NULL;
+  /* Aligned to the chunk size, so that a block's chunk is found by
+   * masking its address. */
+  start = (guint8 *) (((guintptr) map + CYMEM_CHUNK_SIZE - 1) & ~(guintptr) (CYMEM_CHUNK_SIZE - 1));
+  head = start - map;
+  tail = len - head - MAP_BATCH * CYMEM_CHUNK_SIZE;
+  if (head > 0)
+    munmap (map, head);
+  if (tail > 0)
+    munmap (start + MAP_BATCH * CYMEM_CHUNK_SIZE, tail);
+
+  cymem_lock_acquire (&chunk_lock);
+  for (guint i = 0; i < MAP_BATCH; i++)
+    {
+      CymemChunk *chunk = (CymemChunk *) (start + i * CYMEM_CHUNK_SIZE);
+
+      if (!registry_set (chunk, TRUE))
+        {
+          chunk->next = spill;
+          spill = chunk;
+        }
+      else if (mine == NULL)
+        mine = chunk;
+      else
+        {
+          chunk->next = cache;
+          cache = chunk;
+          n_cached++;
+        }
+#ifdef CYMEM_ASAN
+      /* Blocks may hold the only pointer to other memory. */
+      __lsan_register_root_region (chunk, CYMEM_CHUNK_SIZE);
+#endif
+    }
+  cymem_lock_release (&chunk_lock);
+
+  while (spill != NULL)
+    {
+      CymemChunk *next = spill->next;
+
+      chunk_unmap (spill);
+      spill = next;
+    }
+  return mine;
+#else
+  return NULL;
+#endif
+}
+
+CymemChunk *
+cymem_chunk_new (gsize n_bytes)
+{
+  guint klass = cymem_heap_class (n_bytes);
+  guint32 slot_size = class_sizes[klass] + chunk_redzone ();
+  gsize header = (sizeof (CymemChunk) + 15) & ~(gsize) 15, offset;
+  guint32 n_slots;
+  CymemChunk *chunk;
+
+  cymem_lock_acquire (&chunk_lock);
+  chunk = cache;
+  if (chunk != NULL)
+    {
+      cache = chunk->next;
+      n_cached--;
+    }
+  cymem_lock_release (&chunk_lock);
+  if (chunk == NULL)
+    chunk = chunk_map ();
+  if (chunk == NULL)
+    return NULL;
+
+  /* The header holds, after the struct, the free stack (2 bytes a slot)
+   * and the returned marks (1 bit a slot); the slots fill the rest. */
+  n_slots = (guint32) ((CYMEM_CHUNK_SIZE - header) / (slot_size + 2));
+  for (;;)
+    {
+      offset = header + 2 * (gsize) n_slots + 8 * (((gsize) n_slots + 63) / 64);
+      offset = (offset + 15) & ~(gsize) 15;
+      if (offset + (gsize) n_slots * slot_size <= CYMEM_CHUNK_SIZE)
+        break;
+      n_slots--;
+    }
+
+  memset (chunk, 0, sizeof (CymemChunk));
+  chunk->klass = klass;
+  chunk->slot_size = slot_size;
+  chunk->n_slots = n_slots;
+  chunk->free_slots = (guint16 *) ((guint8 *) chunk + header);
+  chunk->returned = (guint64 *) ((guint8 *) chunk + header + 2 * (gsize) n_slots);
+  chunk->returned = (guint64 *) (((guintptr) chunk->returned + 7) & ~(guintptr) 7);
+  memset (chunk->returned, 0, 8 * (((gsize) n_slots + 63) / 64));
+  chunk->data = (guint8 *) chunk + offset;
+
+  /* Nothing in the slots is a block until it is carved. */
+#ifdef HAVE_VALGRIND
+  VALGRIND_MAKE_MEM_NOACCESS (chunk->data, CYMEM_CHUNK_SIZE - offset);
+#endif
+#ifdef CYMEM_ASAN
+  ASAN_POISON_MEMORY_REGION (chunk->data, CYMEM_CHUNK_SIZE - offset);
+#endif
+  return chunk;
+}
+
+void
+cymem_chunk_release (CymemChunk *chunk)
+{
+  gboolean unmap = FALSE;
+
+  __atomic_store_n (&chunk->heap, NULL, __ATOMIC_RELAXED);
+  cymem_lock_acquire (&chunk_lock);
+  if (n_cached < CACHE_MAX)
+    {
+      chunk->next = cache;
+      cache = chunk;
+      n_cached++;
+    }
+  else
+    {
+      registry_set (chunk, FALSE);
+      unmap = TRUE;
+    }
+  cymem_lock_release (&chunk_lock);
+
+  if (unmap)
+    chunk_unmap (chunk);
+}
+
+void
+cymem_chunk_trim (void)
+{
+  CymemChunk *list;
+
+  cymem_lock_acquire (&chunk_lock);
+  list = cache;
+  cache = NULL;
+  n_cached = 0;
+  for (CymemChunk *chunk = list; chunk != NULL; chunk = chunk->next)
+    registry_set (chunk, FALSE);
+  cymem_lock_release (&chunk_lock);
+
+  while (list != NULL)
+    {
+      CymemChunk *next = list->next;
+
+      chunk_unmap (list);
+      list = next;
+    }
+}
+
+gsize
+cymem_chunk_cached_bytes (void)
+{
+  gsize bytes;
+
+  cymem_lock_acquire (&chunk_lock);
+  bytes = (gsize) n_cached * CYMEM_CHUNK_SIZE;
+  cymem_lock_release (&chunk_lock);
+  return bytes;
+}
+
+CymemHeap *
+cymem_heap_new (void)
+{
+  return calloc (1, sizeof (CymemHeap));
+}
+
+static void
+avail_link (CymemHeap  *heap,
+            CymemChunk *chunk)
+{
+  CymemChunk **head = &heap->avail[chunk->klass];
+
+  chunk->avail_prev = NULL;
+  chunk->avail_next = *head;
+  if (*head != NULL)
+    (*head)->avail_prev = chunk;
+  *head = chunk;
+}
+
+static void
+avail_unlink (CymemHeap  *heap,
+              CymemChunk *chunk)
+{
+  if (chunk->avail_prev != NULL)
+    chunk->avail_prev->avail_next = chunk->avail_next;
+  else
+    heap->avail[chunk->klass] = chunk->avail_next;
+  if (chunk->avail_next != NULL)
+    chunk->avail_next->avail_prev = chunk->avail_prev;
+  chunk->avail_next = chunk->avail_prev = NULL;
+}
+
+void
+cymem_heap_add (CymemHeap  *heap,
+                CymemChunk *chunk)
+{
+  __atomic_store_n (&chunk->heap, heap, __ATOMIC_RELAXED);
+  chunk->prev = NULL;
+  chunk->next = heap->chunks;
+  if (heap->chunks != NULL)
+    heap->chunks->prev = chunk;
+  heap->chunks = chunk;
+  avail_link (heap, chunk);
+}
+
+CymemChunk *
+cymem_heap_free_slow (CymemHeap  *heap,
+                      CymemChunk *chunk,
+                      gpointer    mem)
+{
+  gboolean was_full = chunk->n_used == chunk->n_slots;
+
+  chunk->free_slots[chunk->n_free++] =
+    (guint16) (((guint8 *) mem - chunk->data) / chunk->slot_size);
+  chunk->n_used--;
+  if (was_full)
+    avail_link (heap, chunk);
+
+  /* An empty chunk goes, unless it is the last of its class with room
+   * (a pool that frees and allocates one block in turn keeps it). */
+  if (chunk->n_used == 0 &&
+      (heap->avail[chunk->klass] != chunk || chunk->avail_next != NULL))
+    {
+      avail_unlink (heap, chunk);
+      if (chunk->prev != NULL)
+        chunk->prev->next = chunk->next;
+      else
+        heap->chunks = chunk->next;
+      if (chunk->next != NULL)
+        chunk->next->prev = chunk->prev;
+      return chunk;
+    }
+  return NULL;
+}
+
+void
+cymem_heap_reclaim (CymemHeap *heap)
+{
+  if (__atomic_load_n (&heap->n_returned, __ATOMIC_RELAXED) == 0)
+    return;
+
+  cymem_lock_acquire (&lent_lock);
+  for (CymemChunk *chunk = heap->chunks; chunk != NULL; chunk = chunk->next)
+    {
+      gboolean was_full = chunk->n_used == chunk->n_slots;
+
+      if (chunk->n_returned == 0)
+        continue;
+      for (guint w = 0; w < (chunk->n_slots + 63) / 64; w++)
+        while (chunk->returned[w] != 0)
+          {
+            guint bit = (guint) __builtin_ctzll (chunk->returned[w]);
+
+            chunk->returned[w] &= chunk->returned[w] - 1;
+            chunk->free_slots[chunk->n_free++] = (guint16) (w * 64 + bit);
+            chunk->n_used--;
+          }
+      chunk->n_returned = 0;
+      if (was_full)
+        avail_link (heap, chunk);
+    }
+  __atomic_store_n (&heap->n_returned, 0, __ATOMIC_RELAXED);
+  cymem_lock_release (&lent_lock);
+}
+
+void
+cymem_chunk_free_lent (gpointer mem)
+{
+  CymemChunk *chunk = cymem_chunk_of (mem);
+  gboolean release = FALSE;
+  CymemHeap *owner;
+
+  cymem_chunk_annotate_free (mem, chunk->slot_size);
+  cymem_lock_acquire (&lent_lock);
+  chunk->n_lent--;
+  owner = __atomic_load_n (&chunk->heap, __ATOMIC_RELAXED);
+  if (owner == NULL)
+    release = chunk->n_lent == 0;  /* orphaned: the last one out releases it */
+  else
+    {
+      guint slot = (guint) (((guint8 *) mem - chunk->data) / chunk->slot_size);
+
+      chunk->returned[slot / 64] |= G_GUINT64_CONSTANT (1) << (slot % 64);
+      chunk->n_returned++;
+      __atomic_add_fetch (&owner->n_returned, 1, __ATOMIC_RELAXED);
+    }
+  cymem_lock_release (&lent_lock);
+
+  if (release)
+    cymem_chunk_release (chunk);
+}
+
+void
+cymem_heap_forget (gpointer mem)
+{
+  cymem_chunk_annotate_free (mem, cymem_chunk_of (mem)->slot_size);
+}
+
+void
+cymem_chunk_note_steal (gpointer   mem,
+                        CymemHeap *from,
+                        CymemHeap *to)
+{
+  CymemChunk *chunk = cymem_chunk_of (mem);
+  CymemHeap *owner;
+
+  cymem_lock_acquire (&lent_lock);
+  owner = __atomic_load_n (&chunk->heap, __ATOMIC_RELAXED);
+  if (owner != NULL && owner == from)
+    chunk->n_lent++;   /* lent out */
+  else if (owner != NULL && owner == to)
+    chunk->n_lent--;   /* back home: its owner frees it as its own */
+  cymem_lock_release (&lent_lock);
+}
+
+void
+cymem_heap_destroy (CymemHeap *heap)
+{
+  CymemChunk *release = NULL;
+
+  if (heap == NULL)
+    return;
+
+  cymem_lock_acquire (&lent_lock);
+  for (CymemChunk *chunk = heap->chunks, *next; chunk != NULL; chunk = next)
+    {
+      next = chunk->next;
+      if (chunk->n_lent > 0)
+        __atomic_store_n (&chunk->heap, NULL, __ATOMIC_RELAXED);  /* orphaned */
+      else
+        {
+          chunk->next = release;
+          release = chunk;
+        }
+    }
+  cymem_lock_release (&lent_lock);
+
+  while (release != NULL)
+    {
+      CymemChunk *next = release->next;
+
+      cymem_chunk_release (release);
+      release = next;
+    }
+  free (heap);
+}
