@@ -51,12 +51,12 @@ cymem_heap_enabled (void)
 
   if (G_UNLIKELY (e < 0))
     {
-      const GDebugKey keys[] = { { "malloc", 1 } };
-      const gchar *value = g_getenv ("CYMEM_DEBUG");
+      /* Only "malloc" itself: CYMEM_DEBUG=all is for the reports, which
+       * want the real allocation path. */
+      g_auto(GStrv) words = g_strsplit_set (g_getenv ("CYMEM_DEBUG") ? g_getenv ("CYMEM_DEBUG") : "",
+                                            ",;: \t", -1);
 
-      /* Not "all": that one is for the reports, which want the real path. */
-      e = value == NULL || strstr (value, "all") != NULL ||
-          (g_parse_debug_string (value, keys, G_N_ELEMENTS (keys)) & 1) == 0;
+      e = !g_strv_contains ((const gchar * const *) words, "malloc");
       __atomic_store_n (&enabled, e, __ATOMIC_RELAXED);
     }
   return e;
@@ -214,6 +214,14 @@ cymem_chunk_new (gsize n_bytes)
       n_slots--;
     }
 
+  /* A cached chunk may have served another class: its old slots overlap
+   * the new header. */
+#ifdef HAVE_VALGRIND
+  VALGRIND_MAKE_MEM_UNDEFINED (chunk, CYMEM_CHUNK_SIZE);
+#endif
+#ifdef CYMEM_ASAN
+  ASAN_UNPOISON_MEMORY_REGION (chunk, CYMEM_CHUNK_SIZE);
+#endif
   memset (chunk, 0, sizeof (CymemChunk));
   chunk->klass = klass;
   chunk->slot_size = slot_size;

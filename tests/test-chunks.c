@@ -1,0 +1,427 @@
+/* test-chunks.c: small blocks carved from chunks
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Built with the library's sources compiled in, so that it can ask the
+ * chunk layer which blocks it carved and look at its counts.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "cymem-pool-private.h"
+
+/* Makes the pool past CYMEM_HEAP_START small blocks, so it has a heap;
+ * returns those blocks, all made with malloc(). */
+static void
+prime (CymemPool *pool)
+{
+  for (guint i = 0; i < CYMEM_HEAP_START; i++)
+    {
+      gpointer mem = cymem_pool_alloc (pool, 1, 64);
+
+      g_assert_false (cymem_chunk_contains (mem));
+      cymem_pool_free (pool, mem);
+    }
+}
+
+static guint
+count_chunks (CymemPool *pool)
+{
+  guint n = 0;
+
+  cymem_lock_acquire (&pool->lock);
+  for (CymemChunk *chunk = pool->heap != NULL ? pool->heap->chunks : NULL; chunk != NULL;
+       chunk = chunk->next)
+    n++;
+  cymem_lock_release (&pool->lock);
+  return n;
+}
+
+static gboolean
+all_zero (const guint8 *mem,
+          gsize         n)
+{
+  for (gsize i = 0; i < n; i++)
+    if (mem[i] != 0)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+collect (gpointer mem,
+         gsize    n_bytes,
+         gpointer user_data)
+{
+  g_ptr_array_add (user_data, mem);
+}
+
+/* The first CYMEM_HEAP_START small blocks are malloc()ed, the rest carved;
+ * both kinds are zeroed, sized and walked in allocation order. */
+static void
+test_chunks_carve (void)
+{
+  CymemPool *pool = cymem_pool_new ();
+  GPtrArray *made = g_ptr_array_new (), *walked = g_ptr_array_new ();
+
+  for (guint i = 0; i < 3 * CYMEM_HEAP_START; i++)
+    {
+      guint8 *mem = cymem_pool_alloc (pool, 1, 64);
+
+      g_assert_true (all_zero (mem, 64));
+      memset (mem, 0xEE, 64);
+      g_assert_cmpint (cymem_chunk_contains (mem), ==, i >= CYMEM_HEAP_START);
+      g_assert_cmpuint (cymem_pool_get_block_size (pool, mem), ==, 64);
+      g_ptr_array_add (made, mem);
+    }
+  g_assert_cmpuint (count_chunks (pool), ==, 1);
+  g_assert_cmpuint (cymem_pool_get_size (pool), ==, 3 * CYMEM_HEAP_START * 64);
+
+  cymem_pool_foreach (pool, collect, walked);
+  g_assert_cmpuint (walked->len, ==, made->len);
+  for (guint i = 0; i < made->len; i++)
+    g_assert_true (walked->pdata[i] == made->pdata[i]);
+
+  /* A freed and reused slot is zeroed again. */
+  cymem_pool_free (pool, made->pdata[CYMEM_HEAP_START + 1]);
+  {
+    guint8 *again = cymem_pool_alloc (pool, 1, 64);
+
+    g_assert_true (again == made->pdata[CYMEM_HEAP_START + 1]);
+    g_assert_true (all_zero (again, 64));
+  }
+
+  g_ptr_array_unref (made);
+  g_ptr_array_unref (walked);
+  g_object_unref (pool);
+}
+
+/* Each size goes to its class: aligned, distinct, writable to its last
+ * byte (AddressSanitizer checks the rest); above CYMEM_HEAP_MAX, malloc(). */
+static void
+test_chunks_sizes (void)
+{
+  static const gsize sizes[] = { 0, 1, 15, 16, 17, 100, 128, 129, 200, 256, 257, 400, 511, 512 };
+  CymemPool *pool = cymem_pool_new ();
+  gpointer big;
+
+  prime (pool);
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    for (guint j = 0; j < 3; j++)
+      {
+        guint8 *mem = cymem_pool_alloc (pool, 1, sizes[i]);
+
+        g_assert_true (cymem_chunk_contains (mem));
+        g_assert_cmpuint ((guintptr) mem % 16, ==, 0);
+        g_assert_true (all_zero (mem, sizes[i]));
+        memset (mem, 0x5A, sizes[i]);
+        g_assert_cmpuint (cymem_chunk_of (mem)->slot_size, >=, MAX (sizes[i], 1));
+        g_assert_cmpuint (cymem_pool_get_block_size (pool, mem), ==, sizes[i]);
+      }
+  big = cymem_pool_alloc (pool, 1, CYMEM_HEAP_MAX + 1);
+  g_assert_false (cymem_chunk_contains (big));
+  g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, 3 * G_N_ELEMENTS (sizes) + 1);
+  g_object_unref (pool);
+}
+
+/* Chunks emptied by frees go (the last of a class stays), so a pool holds
+ * memory in proportion to its live blocks. */
+static void
+test_chunks_release_empty (void)
+{
+  CymemPool *pool = cymem_pool_new ();
+  gpointer *blocks = g_new (gpointer, 20000);
+  guint peak;
+
+  prime (pool);
+  for (guint i = 0; i < 20000; i++)
+    blocks[i] = cymem_pool_alloc (pool, 1, 64);
+  peak = count_chunks (pool);
+  g_assert_cmpuint (peak, >=, 20000 * 64 / CYMEM_CHUNK_SIZE);
+  for (guint i = 1; i < 20000; i++)
+    cymem_pool_free (pool, blocks[i]);
+  /* The chunk of the live block, and at most one kept empty. */
+  g_assert_cmpuint (count_chunks (pool), <=, 2);
+  g_assert_cmpuint (cymem_chunk_cached_bytes (), <=, 4u << 20);
+  g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, 1);
+
+  cymem_pool_clear (pool);
+  g_assert_cmpuint (count_chunks (pool), <=, 1);
+  g_free (blocks);
+  g_object_unref (pool);
+}
+
+/* A block stolen out of its chunk's pool is lent: it outlives that pool,
+ * and the last one freed releases the orphaned chunk. */
+static void
+test_chunks_steal_outlives_owner (void)
+{
+  CymemPool *a = cymem_pool_new (), *b = cymem_pool_new ();
+  gpointer blocks[100];
+  CymemChunk *chunk;
+
+  prime (a);
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    {
+      blocks[i] = cymem_pool_alloc (a, 1, 48);
+      memset (blocks[i], i, 48);
+      g_assert_true (cymem_pool_steal (b, a, blocks[i]));
+    }
+  chunk = cymem_chunk_of (blocks[0]);
+  g_assert_cmpuint (chunk->n_lent, ==, G_N_ELEMENTS (blocks));
+  g_assert_cmpuint (cymem_pool_get_n_allocations (a), ==, 0);
+
+  g_object_unref (a);
+  g_assert_null (chunk->heap);  /* orphaned, not released */
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    {
+      guint8 *mem = blocks[i];
+
+      g_assert_cmpuint (mem[47], ==, (guint8) i);
+      memset (mem, 0xFF, 48);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (blocks) / 2; i++)
+    cymem_pool_free (b, blocks[i]);
+  g_assert_cmpuint (chunk->n_lent, ==, G_N_ELEMENTS (blocks) / 2);
+  g_object_unref (b);  /* the rest, and the chunk with them */
+}
+
+/* A borrower's frees go back to the owner, which reuses those slots
+ * before taking a new chunk. */
+static void
+test_chunks_steal_returned (void)
+{
+  CymemPool *a = cymem_pool_new (), *b = cymem_pool_new ();
+  GHashTable *freed = g_hash_table_new (NULL, NULL);
+  CymemChunk *chunk;
+  guint reused = 0;
+
+  prime (a);
+  for (guint i = 0; i < 10; i++)
+    {
+      gpointer mem = cymem_pool_alloc (a, 1, 64);
+
+      g_assert_true (cymem_pool_steal (b, a, mem));
+      cymem_pool_free (b, mem);
+      g_hash_table_add (freed, mem);
+    }
+  chunk = a->heap->chunks;
+  g_assert_cmpuint (chunk->n_returned, ==, 10);
+  g_assert_cmpuint (chunk->n_lent, ==, 0);
+
+  /* Fill the chunk: the next block needs the returned slots. */
+  while (a->heap->avail[cymem_heap_class (64)] != NULL)
+    cymem_pool_alloc (a, 1, 64);
+  for (guint i = 0; i < 10; i++)
+    {
+      guint8 *mem = cymem_pool_alloc (a, 1, 64);
+
+      g_assert_true (all_zero (mem, 64));
+      reused += g_hash_table_contains (freed, mem);
+    }
+  g_assert_cmpuint (reused, ==, 10);
+  g_assert_cmpuint (count_chunks (a), ==, 1);
+  g_assert_cmpuint (chunk->n_returned, ==, 0);
+
+  g_hash_table_unref (freed);
+  g_object_unref (b);
+  g_object_unref (a);
+}
+
+/* Stolen and stolen back: the block is its owner's again. */
+static void
+test_chunks_steal_home (void)
+{
+  CymemPool *a = cymem_pool_new (), *b = cymem_pool_new (), *c = cymem_pool_new ();
+  gpointer mem;
+  CymemChunk *chunk;
+
+  prime (a);
+  prime (b);
+  mem = cymem_pool_alloc (a, 1, 32);
+  chunk = cymem_chunk_of (mem);
+  g_assert_true (cymem_pool_steal (b, a, mem));
+  g_assert_true (cymem_pool_steal (c, b, mem));
+  g_assert_cmpuint (chunk->n_lent, ==, 1);
+  g_assert_true (cymem_pool_steal (a, c, mem));
+  g_assert_cmpuint (chunk->n_lent, ==, 0);
+  cymem_pool_free (a, mem);
+  g_assert_cmpuint (chunk->n_used, ==, 0);
+
+  g_object_unref (c);
+  g_object_unref (b);
+  g_object_unref (a);
+}
+
+static gsize custom_live;
+
+static gpointer
+custom_malloc (gsize n_bytes)
+{
+  custom_live++;
+  return g_malloc (n_bytes);
+}
+
+static void
+custom_free (gpointer mem)
+{
+  custom_live--;
+  g_free (mem);
+}
+
+/* A pool with its own allocator keeps one call per block. */
+static void
+test_chunks_custom_allocator (void)
+{
+  CymemPool *pool = cymem_pool_new_with_allocator (custom_malloc, custom_free);
+
+  for (guint i = 0; i < 500; i++)
+    g_assert_false (cymem_chunk_contains (cymem_pool_alloc (pool, 1, 64)));
+  g_assert_cmpuint (custom_live, ==, 500);
+  g_assert_null (pool->heap);
+  g_object_unref (pool);
+  g_assert_cmpuint (custom_live, ==, 0);
+}
+
+/* CYMEM_DEBUG=malloc: one malloc() per block, in the whole process. */
+static void
+test_chunks_debug_malloc (void)
+{
+  if (g_test_subprocess ())
+    {
+      CymemPool *pool;
+
+      g_setenv ("CYMEM_DEBUG", "malloc", TRUE);
+      pool = cymem_pool_new ();
+      for (guint i = 0; i < 500; i++)
+        g_assert_false (cymem_chunk_contains (cymem_pool_alloc (pool, 1, 64)));
+      g_assert_null (pool->heap);
+      g_object_unref (pool);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+/* cymem_trim() gives back every cached chunk. */
+static void
+test_chunks_trim (void)
+{
+  CymemPool *pool = cymem_pool_new ();
+
+  prime (pool);
+  for (guint i = 0; i < 100000; i++)
+    cymem_pool_alloc (pool, 1, 64);
+  g_object_unref (pool);
+  g_assert_cmpuint (cymem_chunk_cached_bytes (), >, 0);
+  cymem_trim ();
+  g_assert_cmpuint (cymem_chunk_cached_bytes (), ==, 0);
+}
+
+/* Threads take blocks out of a pool that keeps allocating and then dies,
+ * and free them on their side: every slot is lent and returned or
+ * orphaned exactly once (AddressSanitizer and ThreadSanitizer watch). */
+typedef struct
+{
+  CymemPool *source;
+  GMutex     lock;   /* guards @source, which the main thread drops */
+  guint      seed;
+} Borrow;
+
+static gpointer
+borrower (gpointer data)
+{
+  Borrow *borrow = data;
+  CymemPool *mine = cymem_pool_new ();
+  GRand *rand = g_rand_new_with_seed (borrow->seed);
+  GPtrArray *held = g_ptr_array_new ();
+
+  for (guint i = 0; i < 4000; i++)
+    {
+      CymemPool *source;
+
+      g_mutex_lock (&borrow->lock);
+      source = borrow->source != NULL ? g_object_ref (borrow->source) : NULL;
+      g_mutex_unlock (&borrow->lock);
+      if (source != NULL)
+        {
+          guint8 *mem = cymem_pool_alloc (source, 1, 16 + g_rand_int_range (rand, 0, 100));
+
+          mem[0] = 1;
+          if (cymem_pool_steal (mine, source, mem))
+            g_ptr_array_add (held, mem);
+          g_object_unref (source);
+        }
+      if (held->len > 0 && g_rand_boolean (rand))
+        {
+          guint k = g_rand_int_range (rand, 0, held->len);
+
+          g_assert_cmpuint (*(guint8 *) held->pdata[k], ==, 1);
+          cymem_pool_free (mine, g_ptr_array_steal_index_fast (held, k));
+        }
+      if (i % 97 == 0)
+        g_thread_yield ();
+    }
+  for (guint k = 0; k < held->len; k++)
+    g_assert_cmpuint (*(guint8 *) held->pdata[k], ==, 1);
+  g_ptr_array_unref (held);
+  g_rand_free (rand);
+  g_object_unref (mine);
+  return NULL;
+}
+
+static void
+test_chunks_threads_borrow (void)
+{
+  Borrow borrow = { cymem_pool_new (), { 0 }, 0 };
+  GThread *threads[4];
+
+  g_mutex_init (&borrow.lock);
+  prime (borrow.source);
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    {
+      borrow.seed = t + 1;
+      threads[t] = g_thread_new ("borrower", borrower, &borrow);
+      g_usleep (1000);
+    }
+  for (guint i = 0; i < 20000; i++)
+    {
+      gpointer mem = cymem_pool_alloc (borrow.source, 1, 64);
+
+      if (i % 3 == 0)
+        cymem_pool_free (borrow.source, mem);
+      if (i == 10000)
+        {
+          /* The owner dies while the others still hold its blocks. */
+          g_mutex_lock (&borrow.lock);
+          g_clear_object (&borrow.source);
+          borrow.source = cymem_pool_new ();
+          g_mutex_unlock (&borrow.lock);
+        }
+    }
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    g_thread_join (threads[t]);
+  g_object_unref (borrow.source);
+  g_mutex_clear (&borrow.lock);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/Cymem/Chunks/carve", test_chunks_carve);
+  g_test_add_func ("/Cymem/Chunks/sizes", test_chunks_sizes);
+  g_test_add_func ("/Cymem/Chunks/release-empty", test_chunks_release_empty);
+  g_test_add_func ("/Cymem/Chunks/steal-outlives-owner", test_chunks_steal_outlives_owner);
+  g_test_add_func ("/Cymem/Chunks/steal-returned", test_chunks_steal_returned);
+  g_test_add_func ("/Cymem/Chunks/steal-home", test_chunks_steal_home);
+  g_test_add_func ("/Cymem/Chunks/custom-allocator", test_chunks_custom_allocator);
+  g_test_add_func ("/Cymem/Chunks/debug-malloc", test_chunks_debug_malloc);
+  g_test_add_func ("/Cymem/Chunks/trim", test_chunks_trim);
+  g_test_add_func ("/Cymem/Chunks/threads-borrow", test_chunks_threads_borrow);
+
+  return g_test_run ();
+}
