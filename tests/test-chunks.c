@@ -326,15 +326,20 @@ typedef struct
 {
   CymemPool *source;
   GMutex     lock;   /* guards @source, which the main thread drops */
-  guint      seed;
 } Borrow;
+
+typedef struct
+{
+  Borrow *borrow;
+  guint   seed;
+} Borrower;
 
 static gpointer
 borrower (gpointer data)
 {
-  Borrow *borrow = data;
+  Borrow *borrow = ((Borrower *) data)->borrow;
   CymemPool *mine = cymem_pool_new ();
-  GRand *rand = g_rand_new_with_seed (borrow->seed);
+  GRand *rand = g_rand_new_with_seed (((Borrower *) data)->seed);
   GPtrArray *held = g_ptr_array_new ();
 
   for (guint i = 0; i < 4000; i++)
@@ -374,16 +379,17 @@ borrower (gpointer data)
 static void
 test_chunks_threads_borrow (void)
 {
-  Borrow borrow = { cymem_pool_new (), { 0 }, 0 };
+  Borrow borrow = { cymem_pool_new (), { 0 } };
+  Borrower borrowers[4];
   GThread *threads[4];
 
   g_mutex_init (&borrow.lock);
   prime (borrow.source);
   for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
     {
-      borrow.seed = t + 1;
-      threads[t] = g_thread_new ("borrower", borrower, &borrow);
-      g_usleep (1000);
+      borrowers[t].borrow = &borrow;
+      borrowers[t].seed = t + 1;
+      threads[t] = g_thread_new ("borrower", borrower, &borrowers[t]);
     }
   for (guint i = 0; i < 20000; i++)
     {
