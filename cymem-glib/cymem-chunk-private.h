@@ -61,9 +61,10 @@ struct _CymemChunk
   CymemChunk *prev;
   CymemChunk *avail_next;  /* the owner's chunks of this class with a free slot */
   CymemChunk *avail_prev;
-  guint8     *data;        /* the first slot */
   guint16    *free_slots;  /* a stack of free slot indices */
   guint64    *returned;    /* lent slots given back, one bit each */
+  guint32     data;        /* the first slot's offset: no pointer to a block, so
+                            * that valgrind's leak check finds none here */
   guint32     klass;
   guint32     slot_size;   /* the class's size, plus the redzone under a memory tool */
   guint32     n_slots;
@@ -242,7 +243,7 @@ cymem_heap_carve (CymemHeap *heap,
         chunk->avail_next->avail_prev = NULL;
       chunk->avail_next = NULL;
     }
-  mem = chunk->data + (gsize) slot * chunk->slot_size;
+  mem = (guint8 *) chunk + chunk->data + (gsize) slot * chunk->slot_size;
   cymem_chunk_annotate_alloc (mem, n_bytes);
   return mem;
 }
@@ -262,7 +263,7 @@ cymem_heap_free (CymemHeap *heap,
   if (G_UNLIKELY (chunk->n_used == chunk->n_slots || chunk->n_used == 1))
     return cymem_heap_free_slow (heap, chunk, mem);
   chunk->free_slots[chunk->n_free++] =
-    (guint16) (((guint8 *) mem - chunk->data) / chunk->slot_size);
+    (guint16) (((guint8 *) mem - (guint8 *) chunk - chunk->data) / chunk->slot_size);
   chunk->n_used--;
   return NULL;
 }

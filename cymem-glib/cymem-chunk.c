@@ -230,14 +230,14 @@ cymem_chunk_new (gsize n_bytes)
   chunk->returned = (guint64 *) ((guint8 *) chunk + header + 2 * (gsize) n_slots);
   chunk->returned = (guint64 *) (((guintptr) chunk->returned + 7) & ~(guintptr) 7);
   memset (chunk->returned, 0, 8 * (((gsize) n_slots + 63) / 64));
-  chunk->data = (guint8 *) chunk + offset;
+  chunk->data = (guint32) offset;
 
   /* Nothing in the slots is a block until it is carved. */
 #ifdef HAVE_VALGRIND
-  VALGRIND_MAKE_MEM_NOACCESS (chunk->data, CYMEM_CHUNK_SIZE - offset);
+  VALGRIND_MAKE_MEM_NOACCESS ((guint8 *) chunk + offset, CYMEM_CHUNK_SIZE - offset);
 #endif
 #ifdef CYMEM_ASAN
-  ASAN_POISON_MEMORY_REGION (chunk->data, CYMEM_CHUNK_SIZE - offset);
+  ASAN_POISON_MEMORY_REGION ((guint8 *) chunk + offset, CYMEM_CHUNK_SIZE - offset);
 #endif
   return chunk;
 }
@@ -352,7 +352,7 @@ cymem_heap_free_slow (CymemHeap  *heap,
   gboolean was_full = chunk->n_used == chunk->n_slots;
 
   chunk->free_slots[chunk->n_free++] =
-    (guint16) (((guint8 *) mem - chunk->data) / chunk->slot_size);
+    (guint16) (((guint8 *) mem - (guint8 *) chunk - chunk->data) / chunk->slot_size);
   chunk->n_used--;
   if (was_full)
     avail_link (heap, chunk);
@@ -419,7 +419,7 @@ cymem_chunk_free_lent (gpointer mem)
     release = chunk->n_lent == 0;  /* orphaned: the last one out releases it */
   else
     {
-      guint slot = (guint) (((guint8 *) mem - chunk->data) / chunk->slot_size);
+      guint slot = (guint) (((guint8 *) mem - (guint8 *) chunk - chunk->data) / chunk->slot_size);
 
       chunk->returned[slot / 64] |= G_GUINT64_CONSTANT (1) << (slot % 64);
       chunk->n_returned++;

@@ -1,0 +1,58 @@
+/* chunk-misuse.c: misuses a block carved from a chunk, for the memory
+ * tools to catch (run by check-chunk-tools.sh)
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ *   chunk-misuse ok|overflow|use-after-free|leak
+ *
+ * Built with the library's sources compiled in, so that it can check the
+ * block really came from a chunk.
+ */
+
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cymem-pool-private.h"
+
+int
+main (int   argc,
+      char *argv[])
+{
+  CymemPool *pool;
+  volatile guint8 *mem;
+  const char *mode = argc > 1 ? argv[1] : "ok";
+
+  pool = cymem_pool_new ();
+  /* Past the blocks a pool makes with malloc(). */
+  for (guint i = 0; i < CYMEM_HEAP_START; i++)
+    cymem_pool_free (pool, cymem_pool_alloc (pool, 1, 64));
+  mem = cymem_pool_alloc (pool, 1, 64);
+  if (!cymem_chunk_contains ((gpointer) mem))
+    {
+      fprintf (stderr, "chunk-misuse: the block was not carved from a chunk\n");
+      return 2;
+    }
+  memset ((gpointer) mem, 1, 64);
+
+  if (strcmp (mode, "overflow") == 0)
+    mem[64] = 1;                      /* one byte past the block */
+  else if (strcmp (mode, "use-after-free") == 0)
+    {
+      cymem_pool_free (pool, (gpointer) mem);
+      printf ("%d\n", mem[0]);        /* read after free */
+    }
+  else if (strcmp (mode, "leak") == 0)
+    {
+      /* The pool, and with it the block, is never released. */
+      pool = NULL;
+      mem = NULL;
+      return 0;
+    }
+  else if (strcmp (mode, "ok") != 0)
+    return 2;
+
+  g_object_unref (pool);
+  return 0;
+}
