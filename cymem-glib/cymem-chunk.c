@@ -185,7 +185,7 @@ cymem_chunk_new (gsize n_bytes)
 {
   guint klass = cymem_heap_class (n_bytes);
   guint32 slot_size = class_sizes[klass] + chunk_redzone ();
-  gsize header = (sizeof (CymemChunk) + 15) & ~(gsize) 15, offset;
+  gsize header = (sizeof (CymemChunk) + 15) & ~(gsize) 15, returned, offset;
   guint32 n_slots;
   CymemChunk *chunk;
 
@@ -207,8 +207,10 @@ cymem_chunk_new (gsize n_bytes)
   n_slots = (guint32) ((CYMEM_CHUNK_SIZE - header) / (slot_size + 2));
   for (;;)
     {
-      offset = header + 2 * (gsize) n_slots + 8 * (((gsize) n_slots + 63) / 64);
-      offset = (offset + 15) & ~(gsize) 15;
+      returned = (header + 2 * (gsize) n_slots + 7) & ~(gsize) 7;
+      /* Under a memory tool the first slot has a redzone before it too. */
+      offset = ((returned + 8 * (((gsize) n_slots + 63) / 64) + 15) & ~(gsize) 15) +
+               (slot_size - class_sizes[klass]);
       if (offset + (gsize) n_slots * slot_size <= CYMEM_CHUNK_SIZE)
         break;
       n_slots--;
@@ -227,8 +229,7 @@ cymem_chunk_new (gsize n_bytes)
   chunk->slot_size = slot_size;
   chunk->n_slots = n_slots;
   chunk->free_slots = (guint16 *) ((guint8 *) chunk + header);
-  chunk->returned = (guint64 *) ((guint8 *) chunk + header + 2 * (gsize) n_slots);
-  chunk->returned = (guint64 *) (((guintptr) chunk->returned + 7) & ~(guintptr) 7);
+  chunk->returned = (guint64 *) ((guint8 *) chunk + returned);
   memset (chunk->returned, 0, 8 * (((gsize) n_slots + 63) / 64));
   chunk->data = (guint32) offset;
 

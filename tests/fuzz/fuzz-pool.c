@@ -3,24 +3,30 @@
  * SPDX-License-Identifier: MIT
  *
  * The input is decoded into a sequence of pool operations on a few pools:
- * two on a counting allocator (the second a child of the first), one on the
- * default allocator. A simple model (for each pool, its blocks with their
- * sizes and contents, its limit and cleanups) predicts every result: which
- * calls succeed, which are refused with a critical or a GError. After every
- * step the pools must agree with the model, and the counting allocator must
- * show exactly the model's blocks alive; at the end, everything freed once.
+ * two on a counting allocator (the second a child of the first), two on the
+ * default allocator, whose small blocks are carved from chunks. A simple
+ * model (for each pool, its blocks with their sizes, contents and whether
+ * they came from a chunk, its limit and cleanups) predicts every result:
+ * which calls succeed, which are refused with a critical or a GError. After
+ * every step the pools must agree with the model, and the counting allocator
+ * must show exactly the model's blocks alive; at the end, everything freed
+ * once. Blocks stolen between the two default pools stay in their chunks,
+ * lent, and outlive their first pool when it is replaced.
  *
  * Built with -fsanitize=fuzzer as a libFuzzer target, or with
  * fuzz-replay.c as a program that replays the corpus in tests/fuzz/corpus.
+ * Both compile the library in, to ask which blocks were carved.
  */
+
+#include "config.h"
 
 #include <string.h>
 
-#include <cymem-glib/cymem-glib.h>
+#include "cymem-pool-private.h"
 
 #include "../counting-allocator.h"
 
-#define N_POOLS   3   /* 0: counting; 1: counting, child of 0; 2: default */
+#define N_POOLS   4   /* 0: counting; 1: counting, child of 0; 2, 3: default */
 #define MAX_SIZE  512
 
 typedef struct
@@ -28,6 +34,7 @@ typedef struct
   guint8 *mem;
   gsize   n_bytes;
   guint8  fill;     /* every byte of the block holds this value */
+  gboolean carved;  /* from a chunk */
 } ModelBlock;
 
 typedef struct
@@ -46,6 +53,7 @@ typedef struct
 } Input;
 
 static ModelPool pools[N_POOLS];
+static guint8 *last_freed;  /* the last block freed, to try freeing again */
 static guint criticals;
 static guint cleanups_run;
 
@@ -91,7 +99,26 @@ model_size (ModelPool *mp)
 static gboolean
 is_counting (guint p)
 {
-  return p != 2;
+  return p < 2;
+}
+
+/* The default pools are made past the blocks they make with malloc(): all
+ * their blocks up to CYMEM_HEAP_MAX bytes come from chunks. */
+static gboolean
+expect_carved (guint  p,
+               gsize  n_bytes)
+{
+  return !is_counting (p) && n_bytes <= CYMEM_HEAP_MAX && cymem_heap_enabled ();
+}
+
+static CymemPool *
+default_pool_new (void)
+{
+  CymemPool *pool = cymem_pool_new ();
+
+  for (guint i = 0; i < CYMEM_HEAP_START; i++)
+    cymem_pool_free (pool, cymem_pool_alloc (pool, 1, 16));
+  return pool;
 }
 
 /* Pool 1 is pool 0's child until pool 0 is cleared (its cleanups release
@@ -124,6 +151,7 @@ check_model (void)
 
           g_assert_true (cymem_pool_owns (mp->pool, b->mem));
           g_assert_cmpuint (cymem_pool_get_block_size (mp->pool, b->mem), ==, b->n_bytes);
+          g_assert_cmpint (cymem_chunk_contains (b->mem), ==, b->carved);
           for (gsize j = 0; j < b->n_bytes; j++)
             g_assert_cmpuint (b->mem[j], ==, b->fill);
           if (is_counting (p))
@@ -138,7 +166,7 @@ check_model (void)
 static void
 model_add (guint p, gpointer mem, gsize n_bytes, guint8 fill)
 {
-  ModelBlock b = { mem, n_bytes, fill };
+  ModelBlock b = { mem, n_bytes, fill, expect_carved (p, n_bytes) };
 
   memset (mem, fill, n_bytes);
   g_array_append_val (pools[p].blocks, b);
@@ -211,7 +239,8 @@ op_realloc (Input *in, guint p)
 {
   guint i;
   ModelBlock *b = pick (in, p, &i);
-  gsize n = next (in) * 3 % MAX_SIZE;
+  /* Sometimes past the largest chunk-carved size. */
+  gsize n = next (in) * 5 % (2 * MAX_SIZE);
   guint8 *grown;
 
   if (b == NULL)
@@ -225,6 +254,7 @@ op_realloc (Input *in, guint p)
     g_assert_cmpuint (grown[j], ==, j < b->n_bytes ? b->fill : 0);
   b->mem = grown;
   b->n_bytes = n;
+  b->carved = expect_carved (p, n);
   memset (grown, b->fill, n);
 }
 
@@ -237,6 +267,7 @@ op_free (Input *in, guint p)
   if (b == NULL)
     return;
   EXPECT_CRITICALS (0, cymem_pool_free (pools[p].pool, b->mem));
+  last_freed = b->mem;
   g_array_remove_index (pools[p].blocks, i);
 }
 
@@ -249,13 +280,24 @@ op_misuse (Input *in, guint p)
   guint i;
   ModelBlock *b = pick (in, other, &i);
   guint8 on_stack[4];
-  gpointer bad[3] = { on_stack, NULL, NULL };
+  gpointer bad[4] = { on_stack, NULL, NULL, NULL };
 
   if (b != NULL)
     bad[1] = b->mem;
   b = pick (in, p, &i);
   if (b != NULL && b->n_bytes > 1)
     bad[2] = b->mem + 1;
+  /* A block freed earlier (a free slot of a chunk, or reused since by
+   * another pool's block). */
+  if (last_freed != NULL)
+    {
+      gboolean owned = FALSE;
+
+      for (guint k = 0; k < pools[p].blocks->len; k++)
+        owned |= g_array_index (pools[p].blocks, ModelBlock, k).mem == last_freed;
+      if (!owned)
+        bad[3] = last_freed;
+    }
 
   for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
     {
@@ -394,6 +436,23 @@ op_binding (Input *in, guint p)
   g_clear_error (&error);
 }
 
+/* A default pool dies and another takes its place; blocks the other
+ * default pool stole from it live on in its chunks. */
+static void
+op_replace (guint p)
+{
+  guint expected = cleanups_run + pools[p].cleanups;
+
+  if (is_counting (p))
+    return;
+  g_object_unref (pools[p].pool);
+  g_assert_cmpuint (cleanups_run, ==, expected);
+  pools[p].pool = default_pool_new ();
+  pools[p].cleanups = 0;
+  pools[p].limit = 0;
+  g_array_set_size (pools[p].blocks, 0);
+}
+
 static void
 op_attach (Input *in, guint p)
 {
@@ -427,7 +486,9 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   pools[0].pool = cymem_pool_new_with_allocator (counting_malloc, counting_free);
   pools[1].pool = g_object_ref (cymem_pool_new_child (pools[0].pool));
   child_linked = TRUE;
-  pools[2].pool = cymem_pool_new ();
+  pools[2].pool = default_pool_new ();
+  pools[3].pool = default_pool_new ();
+  last_freed = NULL;
   for (guint p = 0; p < N_POOLS; p++)
     {
       pools[p].blocks = g_array_new (FALSE, FALSE, sizeof (ModelBlock));
@@ -440,7 +501,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
       guint8 op = next (&in);
       guint p = next (&in) % N_POOLS;
 
-      switch (op % 14)
+      switch (op % 15)
         {
         case 0: case 1: op_alloc (&in, p); break;
         case 2: op_huge (p); break;
@@ -454,6 +515,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
         case 10: op_strings (&in, p); break;
         case 11: op_binding (&in, p); break;
         case 12: op_attach (&in, p); break;
+        case 13: op_replace (p); break;
         default: op_alloc (&in, p); break;
         }
       check_model ();
@@ -461,8 +523,10 @@ LLVMFuzzerTestOneInput (const guint8 *data,
 
   /* Teardown: every cleanup runs once, every block is freed once. */
   {
-    guint expected = cleanups_run + pools[0].cleanups + pools[1].cleanups + pools[2].cleanups;
+    guint expected = cleanups_run + pools[0].cleanups + pools[1].cleanups +
+                     pools[2].cleanups + pools[3].cleanups;
 
+    g_object_unref (pools[3].pool);
     g_object_unref (pools[2].pool);
     g_object_unref (pools[1].pool);   /* pool 0 still owns the child */
     g_object_unref (pools[0].pool);   /* ... until now */
