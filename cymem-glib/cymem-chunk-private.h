@@ -62,6 +62,7 @@ struct _CymemChunk
   CymemChunk *avail_next;  /* the owner's chunks of this class with a free slot */
   CymemChunk *avail_prev;
   guint16    *free_slots;  /* a stack of free slot indices */
+  guint32    *entry_of;    /* per slot, the owner's table entry holding it */
   guint64    *returned;    /* lent slots given back, one bit each */
   guint32     data;        /* the first slot's offset: no pointer to a block, so
                             * that valgrind's leak check finds none here */
@@ -218,12 +219,14 @@ cymem_chunk_annotate_free (gpointer mem,
   (void) slot_size;
 }
 
-/* With the pool's lock held: a slot of @klass, or NULL when no chunk of
+/* With the pool's lock held: a slot for @n_bytes, or NULL when no chunk of
  * the heap has one free (the pool then gets a chunk, lock dropped). The
- * block is not zeroed. */
+ * block is not zeroed. Its chunk and slot go to *@chunk_out, *@slot_out. */
 static inline gpointer
-cymem_heap_carve (CymemHeap *heap,
-                  gsize      n_bytes)
+cymem_heap_carve (CymemHeap   *heap,
+                  gsize        n_bytes,
+                  CymemChunk **chunk_out,
+                  guint       *slot_out)
 {
   CymemChunk *chunk = heap->avail[cymem_heap_class (n_bytes)];
   guint32 slot;
@@ -245,6 +248,8 @@ cymem_heap_carve (CymemHeap *heap,
     }
   mem = (guint8 *) chunk + chunk->data + (gsize) slot * chunk->slot_size;
   cymem_chunk_annotate_alloc (mem, n_bytes);
+  *chunk_out = chunk;
+  *slot_out = slot;
   return mem;
 }
 

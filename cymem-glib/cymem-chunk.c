@@ -202,12 +202,13 @@ cymem_chunk_new (gsize n_bytes)
   if (chunk == NULL)
     return NULL;
 
-  /* The header holds, after the struct, the free stack (2 bytes a slot)
-   * and the returned marks (1 bit a slot); the slots fill the rest. */
-  n_slots = (guint32) ((CYMEM_CHUNK_SIZE - header) / (slot_size + 2));
+  /* The header holds, after the struct, the table entries (4 bytes a
+   * slot), the free stack (2 bytes a slot) and the returned marks (1 bit a
+   * slot); the slots fill the rest. */
+  n_slots = (guint32) ((CYMEM_CHUNK_SIZE - header) / (slot_size + 6));
   for (;;)
     {
-      returned = (header + 2 * (gsize) n_slots + 7) & ~(gsize) 7;
+      returned = (header + 6 * (gsize) n_slots + 7) & ~(gsize) 7;
       /* Under a memory tool the first slot has a redzone before it too. */
       offset = ((returned + 8 * (((gsize) n_slots + 63) / 64) + 15) & ~(gsize) 15) +
                (slot_size - class_sizes[klass]);
@@ -228,7 +229,8 @@ cymem_chunk_new (gsize n_bytes)
   chunk->klass = klass;
   chunk->slot_size = slot_size;
   chunk->n_slots = n_slots;
-  chunk->free_slots = (guint16 *) ((guint8 *) chunk + header);
+  chunk->entry_of = (guint32 *) ((guint8 *) chunk + header);
+  chunk->free_slots = (guint16 *) ((guint8 *) chunk + header + 4 * (gsize) n_slots);
   chunk->returned = (guint64 *) ((guint8 *) chunk + returned);
   memset (chunk->returned, 0, 8 * (((gsize) n_slots + 63) / 64));
   chunk->data = (guint32) offset;

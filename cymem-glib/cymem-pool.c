@@ -122,6 +122,7 @@ pool_chunk_carve (CymemPool *self,
 {
   CymemHeap *heap = __atomic_load_n (&self->heap, __ATOMIC_ACQUIRE), *new_heap = NULL;
   CymemChunk *chunk;
+  guint slot;
   gpointer mem;
 
   if (heap == NULL)
@@ -136,12 +137,12 @@ pool_chunk_carve (CymemPool *self,
   else
     {
       cymem_lock_acquire (&self->lock);
-      mem = cymem_heap_carve (heap, n_bytes);
+      mem = cymem_heap_carve (heap, n_bytes, &chunk, &slot);
       if (mem == NULL)
         {
           /* Slots that borrowers gave back, before a new chunk. */
           cymem_heap_reclaim (heap);
-          mem = cymem_heap_carve (heap, n_bytes);
+          mem = cymem_heap_carve (heap, n_bytes, &chunk, &slot);
         }
       cymem_lock_release (&self->lock);
       if (mem != NULL)
@@ -160,10 +161,11 @@ pool_chunk_carve (CymemPool *self,
   if (self->heap == NULL)
     {
       __atomic_store_n (&self->heap, new_heap, __ATOMIC_RELEASE);
+      self->table.heap = new_heap;
       new_heap = NULL;
     }
   cymem_heap_add (self->heap, chunk);
-  mem = cymem_heap_carve (self->heap, n_bytes);
+  mem = cymem_heap_carve (self->heap, n_bytes, &chunk, &slot);
   cymem_lock_release (&self->lock);
 
   cymem_heap_destroy (new_heap);  /* another thread made the heap first */
@@ -472,6 +474,7 @@ cymem_pool_finalize (GObject *object)
   g_clear_pointer (&self->cleanups, g_array_unref);
   cymem_heap_destroy (self->heap);
   self->heap = NULL;
+  self->table.heap = NULL;
 
   /* A pool attached to this one is no longer held by it once the qdata
    * goes, after this function. */
@@ -748,9 +751,10 @@ pool_block_new_checked (CymemPool *self,
 {
   gpointer mem;
 
-  /* No allocator can provide more than half the address space (malloc
-   * refuses it too); failing here keeps such sizes away from it. */
-  if (G_UNLIKELY (n_bytes > G_MAXSSIZE))
+  /* No allocator can provide a quarter of the address space (the table
+   * keeps two flags in a size's top bits); failing here keeps such sizes
+   * away from it. */
+  if (G_UNLIKELY (n_bytes > CYMEM_TABLE_MAX_SIZE))
     return CYMEM_POOL_STATUS_NO_MEMORY;
 
   *reserved = 0;
@@ -878,13 +882,16 @@ pool_alloc (CymemPool *self,
    * block is complete before the table shows it. */
   if (n_bytes <= CYMEM_HEAP_MAX && __atomic_load_n (&self->heap, __ATOMIC_RELAXED) != NULL)
     {
+      CymemChunk *chunk;
+      guint slot;
+
       CYMEM_PERTURB ();
       cymem_lock_acquire (&self->lock);
       if (G_LIKELY (!__atomic_load_n (&self->tree_limited, __ATOMIC_RELAXED)) &&
-          (mem = cymem_heap_carve (self->heap, n_bytes)) != NULL)
+          (mem = cymem_heap_carve (self->heap, n_bytes, &chunk, &slot)) != NULL)
         {
           memset (mem, 0, n_bytes);
-          if (G_LIKELY (cymem_table_insert (&self->table, mem, n_bytes)))
+          if (G_LIKELY (cymem_table_insert_carved (&self->table, mem, n_bytes, chunk, slot)))
             {
               self->size += n_bytes;
               cymem_pool_note_growth_locked (self);
@@ -1044,7 +1051,7 @@ again:
   cymem_lock_acquire (&self->lock);
   if (!cymem_table_lookup (&self->table, mem, &old_bytes))
     status = CYMEM_POOL_STATUS_NOT_OWNED;
-  else if (G_UNLIKELY (n_bytes > G_MAXSSIZE))
+  else if (G_UNLIKELY (n_bytes > CYMEM_TABLE_MAX_SIZE))
     status = CYMEM_POOL_STATUS_NO_MEMORY;
   else if (!limited && self->tree_limited)
     {

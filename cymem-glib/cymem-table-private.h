@@ -16,6 +16,12 @@
  * half full) from an address to its entry. The lookups and the common cases
  * of insert and remove are inline here, since they sit on every allocation.
  *
+ * Blocks carved from the chunks of the pool's own heap are not in the index:
+ * their chunk records which entry holds each slot (CymemChunk.entry_of), so
+ * that a lookup goes from the address to its chunk (through the registry,
+ * which reads no memory of the block) to the entry, with no hashing and no
+ * index to grow. Their entries carry CYMEM_TABLE_CARVED.
+ *
  * While the table is pinned (walkers or cleanups running, see the protocol
  * in cymem-pool.c) a freed block is not removed but *killed*: it leaves the
  * index, so nobody finds it, but keeps its entry, flagged dead, so that its
@@ -27,6 +33,8 @@
 
 #include <glib.h>
 
+#include "cymem-chunk-private.h"
+
 G_BEGIN_DECLS
 
 typedef struct
@@ -35,8 +43,14 @@ typedef struct
   gsize    n_bytes;  /* with CYMEM_TABLE_DEAD set for a killed block */
 } CymemTableEntry;
 
-/* Sizes never exceed G_MAXSSIZE, so the top bit is free for the flag. */
-#define CYMEM_TABLE_DEAD (((gsize) 1) << (sizeof (gsize) * 8 - 1))
+/* Sizes stay below CYMEM_TABLE_MAX_SIZE, so the top two bits are free for
+ * flags: a killed block, and a block indexed through its chunk. */
+#define CYMEM_TABLE_DEAD      (((gsize) 1) << (sizeof (gsize) * 8 - 1))
+#define CYMEM_TABLE_CARVED    (((gsize) 1) << (sizeof (gsize) * 8 - 2))
+#define CYMEM_TABLE_SIZE_MASK (~(CYMEM_TABLE_DEAD | CYMEM_TABLE_CARVED))
+#define CYMEM_TABLE_MAX_SIZE  (CYMEM_TABLE_CARVED - 1)
+/* A handle for a carved block: its entry, with this bit. */
+#define CYMEM_TABLE_CARVED_HANDLE (((gssize) 1) << (sizeof (gssize) * 8 - 2))
 
 /* Entries kept in the table itself, so that a pool of one or two blocks
  * (one pool per list item, say) allocates no arrays at all. Until it
@@ -56,8 +70,10 @@ typedef struct
   guint32         *slots;       /* entry index + 1, or 0 for empty */
   gsize            slots_mask;  /* number of slots - 1 */
   guint            slots_shift; /* 64 - log2 (number of slots) */
-  guint            max_live;    /* live entries the index takes before it
-                                 * must grow (half its slots); 0 if none */
+  guint            max_live;    /* entries the index takes before it must
+                                 * grow (half its slots); 0 if none */
+  guint            n_indexed;   /* live entries in the index (the others are carved) */
+  CymemHeap       *heap;        /* the pool's heap, whose blocks are carved; or NULL */
   CymemTableEntry  small[CYMEM_TABLE_SMALL];  /* the entries while @entries is NULL */
 } CymemTable;
 
@@ -71,7 +87,7 @@ typedef void (*CymemTableFunc) (gpointer mem,
                                 gsize    n_bytes,
                                 gpointer user_data);
 
-#define CYMEM_TABLE_INIT { NULL, 0, 0, 0, 0, 0, NULL, 0, 64, 0 }
+#define CYMEM_TABLE_INIT { NULL, 0, 0, 0, 0, 0, NULL, 0, 64, 0, 0, NULL, { { NULL, 0 } } }
 
 /* Slow paths, in cymem-table.c. */
 gboolean cymem_table_insert_slow (CymemTable    *table,
@@ -121,6 +137,31 @@ cymem_table_count (const CymemTable *table)
   return table->n_entries - table->n_holes;
 }
 
+/* The slot of @mem if it lies in a chunk of the table's heap: >= 0 if it is
+ * the start of a slot carved at some time, -2 if it is not (the answer
+ * then is no), -1 if @mem is not in the heap's chunks. Only the chunk's
+ * owner field is read before it is known to be the heap's. */
+static inline gssize
+cymem_table_carved_slot (const CymemTable  *table,
+                         gconstpointer      mem,
+                         CymemChunk       **chunk_out)
+{
+  CymemChunk *chunk;
+  gsize offset;
+
+  if (table->heap == NULL || !cymem_chunk_contains (mem))
+    return -1;
+  chunk = cymem_chunk_of (mem);
+  if (__atomic_load_n (&chunk->heap, __ATOMIC_RELAXED) != table->heap)
+    return -1;
+  /* Below the first slot, the offset wraps and fails the bound. */
+  offset = (gsize) ((const guint8 *) mem - (const guint8 *) chunk) - chunk->data;
+  if (offset % chunk->slot_size != 0 || offset / chunk->slot_size >= chunk->n_bumped)
+    return -2;
+  *chunk_out = chunk;
+  return (gssize) (offset / chunk->slot_size);
+}
+
 /* Without an index (a small table, or one whose index could not be built):
  * a linear search, and the slot is the entry's position. */
 static inline gssize
@@ -136,7 +177,7 @@ cymem_table_find_linear (const CymemTable *table,
     if (entries[e].mem == mem && (entries[e].n_bytes & CYMEM_TABLE_DEAD) == 0)
       {
         if (n_bytes != NULL)
-          *n_bytes = entries[e].n_bytes;
+          *n_bytes = entries[e].n_bytes & CYMEM_TABLE_SIZE_MASK;
         return (gssize) e;
       }
   return -1;
@@ -150,6 +191,27 @@ cymem_table_find (const CymemTable *table,
                   gsize            *n_bytes)
 {
   gsize mask, i;
+
+  if (table->heap != NULL)
+    {
+      CymemChunk *chunk;
+      gssize slot = cymem_table_carved_slot (table, mem, &chunk);
+
+      if (slot >= 0)
+        {
+          guint32 e = chunk->entry_of[slot];
+          const CymemTableEntry *entry = &cymem_table_entries (table)[e];
+
+          if (e >= table->n_entries || entry->mem != mem ||
+              (entry->n_bytes & CYMEM_TABLE_DEAD) != 0)
+            return -1;
+          if (n_bytes != NULL)
+            *n_bytes = entry->n_bytes & CYMEM_TABLE_SIZE_MASK;
+          return (gssize) e | CYMEM_TABLE_CARVED_HANDLE;
+        }
+      if (slot == -2)
+        return -1;
+    }
 
   if (G_UNLIKELY (table->slots == NULL))
     return cymem_table_find_linear (table, mem, n_bytes);
@@ -178,6 +240,31 @@ cymem_table_lookup (const CymemTable *table,
   return cymem_table_find (table, mem, n_bytes) >= 0;
 }
 
+/* Records @mem, carved from @chunk's @slot (a chunk of the table's heap),
+ * which must not be in the table yet: an entry, and the chunk's note of
+ * it. Returns FALSE, and changes nothing, if the table could not grow. */
+static inline gboolean
+cymem_table_insert_carved (CymemTable *table,
+                           gpointer    mem,
+                           gsize       n_bytes,
+                           CymemChunk *chunk,
+                           guint       slot)
+{
+  guint entry;
+
+  /* Room in the arrays, or in the table itself while it has none. */
+  if (G_UNLIKELY (table->n_entries == table->entries_capacity || table->entries == NULL) &&
+      !(table->entries == NULL && table->n_entries < CYMEM_TABLE_SMALL) &&
+      !cymem_table_reserve (table, 1))
+    return FALSE;
+
+  entry = table->n_entries++;
+  cymem_table_entries (table)[entry].mem = mem;
+  cymem_table_entries (table)[entry].n_bytes = n_bytes | CYMEM_TABLE_CARVED;
+  chunk->entry_of[slot] = entry;
+  return TRUE;
+}
+
 /* Records @mem, which must not be in the table yet. Returns FALSE, and
  * changes nothing, if the table could not grow. */
 static inline gboolean
@@ -188,10 +275,19 @@ cymem_table_insert (CymemTable *table,
   guint entry;
   gsize mask, i;
 
+  if (table->heap != NULL)
+    {
+      CymemChunk *chunk;
+      gssize slot = cymem_table_carved_slot (table, mem, &chunk);
+
+      if (slot >= 0)
+        return cymem_table_insert_carved (table, mem, n_bytes, chunk, (guint) slot);
+    }
+
   /* The fast path needs room for the entry and an index under half full,
    * or a free entry in the table itself. */
   if (G_UNLIKELY (table->n_entries == table->entries_capacity ||
-                  cymem_table_count (table) >= table->max_live))
+                  table->n_indexed >= table->max_live))
     {
       if (table->entries == NULL && table->n_entries < CYMEM_TABLE_SMALL)
         {
@@ -211,6 +307,7 @@ cymem_table_insert (CymemTable *table,
   for (i = cymem_table_home (table, mem); table->slots[i] != 0; i = (i + 1) & mask)
     ;
   table->slots[i] = entry + 1;
+  table->n_indexed++;
   return TRUE;
 }
 
@@ -231,7 +328,7 @@ cymem_table_entry_at (const CymemTable *table,
   if (entry->mem == NULL || (entry->n_bytes & CYMEM_TABLE_DEAD) != 0)
     return 0;
   *mem = entry->mem;
-  *n_bytes = entry->n_bytes;
+  *n_bytes = entry->n_bytes & CYMEM_TABLE_SIZE_MASK;
   return 1;
 }
 
@@ -248,7 +345,9 @@ cymem_table_remove (CymemTable    *table,
   if (slot < 0)
     return FALSE;
 
-  if (G_LIKELY (table->slots != NULL))
+  if (slot & CYMEM_TABLE_CARVED_HANDLE)
+    entry = (guint) (slot & ~CYMEM_TABLE_CARVED_HANDLE);
+  else if (G_LIKELY (table->slots != NULL))
     {
       entry = table->slots[slot] - 1;
       cymem_table_unindex (table, slot);

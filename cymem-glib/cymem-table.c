@@ -245,6 +245,18 @@ index_entry (CymemTable *table,
   while (table->slots[i] != 0)
     i = (i + 1) & mask;
   table->slots[i] = entry + 1;
+  table->n_indexed++;
+}
+
+/* Tells a carved entry's chunk where the entry now is. */
+static void
+note_carved_entry (CymemTable *table,
+                   guint       entry)
+{
+  guint8 *mem = cymem_table_entries (table)[entry].mem;
+  CymemChunk *chunk = cymem_chunk_of (mem);
+
+  chunk->entry_of[(gsize) (mem - (guint8 *) chunk - chunk->data) / chunk->slot_size] = entry;
 }
 
 /* Empties @slot, shifting later members of its probe run back so that every
@@ -274,6 +286,7 @@ cymem_table_unindex (CymemTable *table,
     }
 
   table->slots[i] = 0;
+  table->n_indexed--;
 }
 
 static inline gboolean
@@ -305,9 +318,11 @@ rebuild_index (CymemTable *table,
   table->slots_mask = n_slots - 1;
   table->slots_shift = shift;
   table->max_live = n_slots / 2;
+  table->n_indexed = 0;
 
   for (guint e = 0; e < table->n_entries; e++)
-    if (entry_is_live (&table->entries[e]))
+    if (entry_is_live (&table->entries[e]) &&
+        (table->entries[e].n_bytes & CYMEM_TABLE_CARVED) == 0)
       index_entry (table, e);
   return TRUE;
 }
@@ -328,8 +343,11 @@ compact (CymemTable *table)
   /* The live entries are as many as before: the index is reused in place,
    * so that compaction cannot fail. */
   memset (table->slots, 0, slots_bytes (table));
+  table->n_indexed = 0;
   for (guint e = 0; e < table->n_entries; e++)
-    if (entry_is_live (&table->entries[e]))
+    if (table->entries[e].n_bytes & CYMEM_TABLE_CARVED)
+      note_carved_entry (table, e);  /* dead ones too: they moved */
+    else if (entry_is_live (&table->entries[e]))
       index_entry (table, e);
   return TRUE;
 }
@@ -382,8 +400,8 @@ cymem_table_reserve (CymemTable *table,
       table->entries_capacity = capacity;
     }
 
-  if (cymem_table_count (table) + n_more > table->max_live)
-    return rebuild_index (table, cymem_table_count (table) + n_more);
+  if (table->n_indexed + n_more > table->max_live)
+    return rebuild_index (table, table->n_indexed + n_more);
   return TRUE;
 }
 
@@ -412,6 +430,8 @@ static guint
 slot_entry (const CymemTable *table,
             gssize            slot)
 {
+  if (slot & CYMEM_TABLE_CARVED_HANDLE)
+    return (guint) (slot & ~CYMEM_TABLE_CARVED_HANDLE);
   return table->slots != NULL ? table->slots[slot] - 1 : (guint) slot;
 }
 
@@ -441,11 +461,22 @@ cymem_table_shrink (CymemTable *table)
   table->entries_capacity = capacity;
   table->n_entries = out;
   table->n_holes = table->n_dead;
+  for (guint e = 0; e < table->n_entries; e++)
+    if (table->entries[e].n_bytes & CYMEM_TABLE_CARVED)
+      note_carved_entry (table, e);
   /* A smaller index; if it cannot be had, lookups fall back to a search. */
   array_free (table->slots, slots_bytes (table));
   table->slots = NULL;
   table->max_live = 0;
-  rebuild_index (table, cymem_table_count (table));
+  table->n_indexed = 0;
+  {
+    guint n_indexed = 0;
+
+    for (guint e = 0; e < table->n_entries; e++)
+      n_indexed += entry_is_live (&table->entries[e]) &&
+                   (table->entries[e].n_bytes & CYMEM_TABLE_CARVED) == 0;
+    rebuild_index (table, n_indexed);
+  }
 }
 
 /* Points the entry in @slot at @new_mem (which may be its old address) with
@@ -459,13 +490,26 @@ cymem_table_update (CymemTable *table,
 {
   guint entry = slot_entry (table, slot);
   CymemTableEntry *entries = cymem_table_entries (table);
+  CymemChunk *chunk;
+  gssize carved;
 
-  entries[entry].n_bytes = n_bytes;
-  if (new_mem != entries[entry].mem)
+  if (new_mem == entries[entry].mem)
     {
-      if (table->slots != NULL)
-        cymem_table_unindex (table, slot);
-      entries[entry].mem = new_mem;
+      entries[entry].n_bytes = n_bytes | (entries[entry].n_bytes & CYMEM_TABLE_CARVED);
+      return;
+    }
+  if (!(slot & CYMEM_TABLE_CARVED_HANDLE) && table->slots != NULL)
+    cymem_table_unindex (table, slot);
+  entries[entry].mem = new_mem;
+  carved = cymem_table_carved_slot (table, new_mem, &chunk);
+  if (carved >= 0)
+    {
+      entries[entry].n_bytes = n_bytes | CYMEM_TABLE_CARVED;
+      chunk->entry_of[carved] = entry;
+    }
+  else
+    {
+      entries[entry].n_bytes = n_bytes;
       if (table->slots != NULL)
         index_entry (table, entry);
     }
@@ -483,6 +527,9 @@ cymem_table_take (CymemTable *dest,
 
   *dest = *src;
   *src = empty;
+  /* The heap stays with the pool; @dest is only drained. */
+  src->heap = dest->heap;
+  dest->heap = NULL;
 }
 
 /* Calls @func on every entry, oldest first. */
@@ -495,7 +542,7 @@ cymem_table_foreach (CymemTable     *table,
 
   for (guint e = 0; e < table->n_entries; e++)
     if (entry_is_live (&entries[e]))
-      func (entries[e].mem, entries[e].n_bytes, user_data);
+      func (entries[e].mem, entries[e].n_bytes & CYMEM_TABLE_SIZE_MASK, user_data);
 }
 
 /* Calls @func on every entry, dead ones included, oldest first, then
@@ -510,7 +557,7 @@ cymem_table_drain (CymemTable     *table,
 
   for (guint e = 0; e < table->n_entries; e++)
     if (entries[e].mem != NULL)
-      func (entries[e].mem, entries[e].n_bytes & ~CYMEM_TABLE_DEAD, user_data);
+      func (entries[e].mem, entries[e].n_bytes & CYMEM_TABLE_SIZE_MASK, user_data);
   array_free (table->entries, table->entries_capacity * sizeof (CymemTableEntry));
   array_free (table->slots, slots_bytes (table));
   *table = empty;
@@ -524,7 +571,7 @@ cymem_table_kill (CymemTable *table,
 {
   guint entry = slot_entry (table, slot);
 
-  if (table->slots != NULL)
+  if (!(slot & CYMEM_TABLE_CARVED_HANDLE) && table->slots != NULL)
     cymem_table_unindex (table, slot);
   cymem_table_entries (table)[entry].n_bytes |= CYMEM_TABLE_DEAD;
   table->n_holes++;
@@ -546,6 +593,7 @@ cymem_table_kill_all (CymemTable *table)
   table->n_holes = table->n_entries;
   if (table->slots != NULL)
     memset (table->slots, 0, slots_bytes (table));
+  table->n_indexed = 0;
 }
 
 /* Hands at most @max dead blocks over to @out, turning their entries into

@@ -3,7 +3,9 @@
  * SPDX-License-Identifier: MIT
  *
  * The table never dereferences the addresses it stores, so the test feeds it
- * made-up addresses, including patterns that collide on purpose.
+ * made-up addresses, including patterns that collide on purpose, and, in
+ * one pattern, blocks carved from the chunks of a heap, indexed through
+ * their chunk.
  */
 
 #include "cymem-table-private.h"
@@ -51,11 +53,40 @@ check_against_model (CymemTable *table,
   g_array_unref (walk.seen);
 }
 
+/* The heap of the "carved" pattern. */
+static CymemHeap *test_heap;
+
+static gpointer
+carve_address (void)
+{
+  CymemChunk *chunk;
+  guint slot;
+  gpointer mem = cymem_heap_carve (test_heap, 64, &chunk, &slot);
+
+  if (mem == NULL)
+    {
+      chunk = cymem_chunk_new (64);
+      g_assert_nonnull (chunk);
+      cymem_heap_add (test_heap, chunk);
+      mem = cymem_heap_carve (test_heap, 64, &chunk, &slot);
+    }
+  return mem;
+}
+
+static void
+forget_carved (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+  if (cymem_chunk_contains (mem))
+    cymem_heap_forget (mem);
+}
+
 static gpointer
 make_address (guint pattern, guint i, GRand *rand)
 {
   switch (pattern)
     {
+    case 4:  /* carved from chunks, and malloc-like, in turn */
+      return i % 3 ? carve_address () : GSIZE_TO_POINTER (0x10000 + (gsize) i * 80);
     case 0:  /* what malloc hands out: ascending, 16-byte aligned */
       return GSIZE_TO_POINTER (0x10000 + (gsize) i * 80);
     case 1:  /* page-aligned, as large blocks are */
@@ -76,6 +107,9 @@ test_table_model (gconstpointer data)
   GPtrArray *order = g_ptr_array_new ();
   GRand *rand = g_rand_new_with_seed (42 + pattern);
   guint next = 1;
+
+  if (pattern == 4)
+    table.heap = test_heap = cymem_heap_new ();
 
   for (guint step = 0; step < 30000; step++)
     {
@@ -106,6 +140,7 @@ test_table_model (gconstpointer data)
             }
           else
             g_assert_cmpuint (n_bytes, ==, 12345);
+          cymem_table_maybe_shrink (&table);
         }
 
       if (step % 10000 == 0)
@@ -123,7 +158,16 @@ test_table_model (gconstpointer data)
   g_assert_cmpuint (cymem_table_count (&table), ==, 0);
   g_assert_false (cymem_table_lookup (&table, make_address (pattern, 1, rand), NULL));
 
-  cymem_table_drain (&table, record, NULL);
+  cymem_table_drain (&table, pattern == 4 ? forget_carved : record, NULL);
+  if (pattern == 4)
+    {
+      /* Every address carved is forgotten, not only the live ones. */
+      for (guint i = 0; i < order->len; i++)
+        if (!g_hash_table_contains (model, order->pdata[i]) && cymem_chunk_contains (order->pdata[i]))
+          cymem_heap_forget (order->pdata[i]);
+      cymem_heap_destroy (test_heap);
+      test_heap = NULL;
+    }
   g_rand_free (rand);
   g_ptr_array_unref (order);
   g_hash_table_unref (model);
@@ -233,6 +277,7 @@ main (int argc, char *argv[])
   g_test_add_data_func ("/Cymem/Table/model/page-aligned", GUINT_TO_POINTER (1), test_table_model);
   g_test_add_data_func ("/Cymem/Table/model/scattered", GUINT_TO_POINTER (2), test_table_model);
   g_test_add_data_func ("/Cymem/Table/model/same-low-bits", GUINT_TO_POINTER (3), test_table_model);
+  g_test_add_data_func ("/Cymem/Table/model/carved", GUINT_TO_POINTER (4), test_table_model);
   g_test_add_func ("/Cymem/Table/update-keeps-order", test_table_update_keeps_order);
   g_test_add_func ("/Cymem/Table/take", test_table_take);
   g_test_add_func ("/Cymem/Table/small-and-shrink", test_table_small_and_shrink);
