@@ -40,6 +40,8 @@
 
 #include <glib.h>
 
+#include "cymem-lock-private.h"
+
 G_BEGIN_DECLS
 
 #define CYMEM_CHUNK_SHIFT   16
@@ -56,7 +58,8 @@ typedef struct _CymemHeap  CymemHeap;
 
 struct _CymemChunk
 {
-  CymemHeap  *heap;        /* the owner; NULL once orphaned (atomic) */
+  guintptr    owner;       /* the owning heap's address, inverted (atomic; see
+                            * cymem_chunk_owner()); 0 once orphaned */
   CymemChunk *next;        /* the owner's chunks */
   CymemChunk *prev;
   CymemChunk *avail_next;  /* the owner's chunks of this class with a free slot */
@@ -74,6 +77,8 @@ struct _CymemChunk
   guint32     n_free;      /* on the free stack */
   guint32     n_lent;      /* guarded by the lent lock */
   guint32     n_returned;  /* guarded by the lent lock */
+  gboolean    reuse_late;  /* under a memory tool: fresh slots before freed
+                            * ones, so that a use after free is caught */
 };
 
 struct _CymemHeap
@@ -81,6 +86,7 @@ struct _CymemHeap
   CymemChunk *avail[CYMEM_HEAP_N_CLASSES];
   CymemChunk *chunks;
   guint       n_returned;  /* slots returned to any chunk (atomic hint) */
+  CymemLock  *lock;        /* the owning pool's lock, which guards the heap */
 };
 
 /* Chunk numbers below 2^31 (addresses below 2^47) have a bit in the
@@ -113,6 +119,24 @@ cymem_chunk_of (gconstpointer mem)
   return (CymemChunk *) ((guintptr) mem & ~(guintptr) (CYMEM_CHUNK_SIZE - 1));
 }
 
+/* The heap that owns @chunk, or NULL. Kept inverted, so that valgrind's
+ * leak check, which scans the chunks' headers, finds no pointer to the heap
+ * there: a leaked pool is reported lost, not reachable through its chunks. */
+static inline CymemHeap *
+cymem_chunk_owner (CymemChunk *chunk)
+{
+  guintptr owner = __atomic_load_n (&chunk->owner, __ATOMIC_RELAXED);
+
+  return owner != 0 ? (CymemHeap *) ~owner : NULL;
+}
+
+static inline void
+cymem_chunk_set_owner (CymemChunk *chunk,
+                       CymemHeap  *heap)
+{
+  __atomic_store_n (&chunk->owner, heap != NULL ? ~(guintptr) heap : 0, __ATOMIC_RELAXED);
+}
+
 /* Whether @mem, a block some pool's table holds, is a slot of a chunk of
  * @heap. */
 static inline gboolean
@@ -120,7 +144,7 @@ cymem_heap_owns_chunk_of (CymemHeap     *heap,
                           gconstpointer  mem)
 {
   return heap != NULL && cymem_chunk_contains (mem) &&
-         __atomic_load_n (&cymem_chunk_of (mem)->heap, __ATOMIC_RELAXED) == heap;
+         cymem_chunk_owner (cymem_chunk_of (mem)) == heap;
 }
 
 /* 16-byte steps to 128, then 32 to 256, then 64 to 512. */
@@ -136,7 +160,8 @@ cymem_heap_class (gsize n_bytes)
 
 /* Whether the heap layer is on: not with CYMEM_DEBUG=malloc. */
 gboolean    cymem_heap_enabled      (void);
-CymemHeap  *cymem_heap_new          (void);
+/* @lock: the owning pool's lock. */
+CymemHeap  *cymem_heap_new          (CymemLock  *lock);
 /* Finalize, with no lock held: chunks with lent blocks are orphaned, the
  * others released, and @heap freed. The blocks the pool still had must
  * have been passed to cymem_heap_forget() first. */
@@ -234,10 +259,12 @@ cymem_heap_carve (CymemHeap   *heap,
 
   if (G_UNLIKELY (chunk == NULL))
     return NULL;
-  if (chunk->n_free > 0)
+  if (chunk->n_free > 0 && !(chunk->reuse_late && chunk->n_bumped < chunk->n_slots))
     slot = chunk->free_slots[--chunk->n_free];
   else
     slot = chunk->n_bumped++;
+  /* No entry yet: a lookup of the block before it is recorded finds none. */
+  chunk->entry_of[slot] = G_MAXUINT32;
   if (G_UNLIKELY (++chunk->n_used == chunk->n_slots))
     {
       /* Full: out of the class's list. */

@@ -228,6 +228,7 @@ cymem_chunk_new (gsize n_bytes)
   memset (chunk, 0, sizeof (CymemChunk));
   chunk->klass = klass;
   chunk->slot_size = slot_size;
+  chunk->reuse_late = slot_size != class_sizes[klass];
   chunk->n_slots = n_slots;
   chunk->entry_of = (guint32 *) ((guint8 *) chunk + header);
   chunk->free_slots = (guint16 *) ((guint8 *) chunk + header + 4 * (gsize) n_slots);
@@ -235,7 +236,9 @@ cymem_chunk_new (gsize n_bytes)
   memset (chunk->returned, 0, 8 * (((gsize) n_slots + 63) / 64));
   chunk->data = (guint32) offset;
 
-  /* Nothing in the slots is a block until it is carved. */
+  /* Nothing in the slots is a block until it is carved, nor is the
+   * redzone before the first. */
+  offset -= slot_size - class_sizes[klass];
 #ifdef HAVE_VALGRIND
   VALGRIND_MAKE_MEM_NOACCESS ((guint8 *) chunk + offset, CYMEM_CHUNK_SIZE - offset);
 #endif
@@ -250,7 +253,7 @@ cymem_chunk_release (CymemChunk *chunk)
 {
   gboolean unmap = FALSE;
 
-  __atomic_store_n (&chunk->heap, NULL, __ATOMIC_RELAXED);
+  cymem_chunk_set_owner (chunk, NULL);
   cymem_lock_acquire (&chunk_lock);
   if (n_cached < CACHE_MAX)
     {
@@ -303,9 +306,13 @@ cymem_chunk_cached_bytes (void)
 }
 
 CymemHeap *
-cymem_heap_new (void)
+cymem_heap_new (CymemLock *lock)
 {
-  return calloc (1, sizeof (CymemHeap));
+  CymemHeap *heap = calloc (1, sizeof (CymemHeap));
+
+  if (heap != NULL)
+    heap->lock = lock;
+  return heap;
 }
 
 static void
@@ -338,7 +345,7 @@ void
 cymem_heap_add (CymemHeap  *heap,
                 CymemChunk *chunk)
 {
-  __atomic_store_n (&chunk->heap, heap, __ATOMIC_RELAXED);
+  cymem_chunk_set_owner (chunk, heap);
   chunk->prev = NULL;
   chunk->next = heap->chunks;
   if (heap->chunks != NULL)
@@ -414,14 +421,26 @@ cymem_chunk_free_lent (gpointer mem)
   gboolean release = FALSE;
   CymemHeap *owner;
 
+  CymemChunk *empty = NULL;
+
   cymem_chunk_annotate_free (mem, chunk->slot_size);
   cymem_lock_acquire (&lent_lock);
   chunk->n_lent--;
-  owner = __atomic_load_n (&chunk->heap, __ATOMIC_RELAXED);
+  owner = cymem_chunk_owner (chunk);
   if (owner == NULL)
     release = chunk->n_lent == 0;  /* orphaned: the last one out releases it */
+  else if (cymem_lock_try_acquire (owner->lock))
+    {
+      /* The owner is alive (orphaning takes the lent lock) and not busy:
+       * the slot goes back at once, so an idle owner holds no memory for
+       * the blocks it lent. Only tried: the pool lock comes first
+       * everywhere else. */
+      empty = cymem_heap_free_slow (owner, chunk, mem);
+      cymem_lock_release (owner->lock);
+    }
   else
     {
+      /* The owner is busy: it takes the slot back when it next needs one. */
       guint slot = (guint) (((guint8 *) mem - (guint8 *) chunk - chunk->data) / chunk->slot_size);
 
       chunk->returned[slot / 64] |= G_GUINT64_CONSTANT (1) << (slot % 64);
@@ -432,6 +451,8 @@ cymem_chunk_free_lent (gpointer mem)
 
   if (release)
     cymem_chunk_release (chunk);
+  if (empty != NULL)
+    cymem_chunk_release (empty);
 }
 
 void
@@ -449,7 +470,7 @@ cymem_chunk_note_steal (gpointer   mem,
   CymemHeap *owner;
 
   cymem_lock_acquire (&lent_lock);
-  owner = __atomic_load_n (&chunk->heap, __ATOMIC_RELAXED);
+  owner = cymem_chunk_owner (chunk);
   if (owner != NULL && owner == from)
     chunk->n_lent++;   /* lent out */
   else if (owner != NULL && owner == to)
@@ -470,7 +491,7 @@ cymem_heap_destroy (CymemHeap *heap)
     {
       next = chunk->next;
       if (chunk->n_lent > 0)
-        __atomic_store_n (&chunk->heap, NULL, __ATOMIC_RELAXED);  /* orphaned */
+        cymem_chunk_set_owner (chunk, NULL);  /* orphaned */
       else
         {
           chunk->next = release;

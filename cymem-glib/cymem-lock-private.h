@@ -42,6 +42,16 @@ cymem_lock_acquire (CymemLock *lock)
     cymem_lock_wait (lock);
 }
 
+/* Takes the lock only if it is free at once. */
+static inline gboolean
+cymem_lock_try_acquire (CymemLock *lock)
+{
+  gint expected = 0;
+
+  return __atomic_compare_exchange_n (&lock->state, &expected, 1, FALSE,
+                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 static inline void
 cymem_lock_release (CymemLock *lock)
 {
@@ -62,6 +72,12 @@ static inline void
 cymem_lock_acquire (CymemLock *lock)
 {
   g_mutex_lock (&lock->mutex);
+}
+
+static inline gboolean
+cymem_lock_try_acquire (CymemLock *lock)
+{
+  return g_mutex_trylock (&lock->mutex);
 }
 
 static inline void

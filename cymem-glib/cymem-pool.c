@@ -130,7 +130,7 @@ pool_chunk_carve (CymemPool *self,
       if (__atomic_add_fetch (&self->n_small, 1, __ATOMIC_RELAXED) <= CYMEM_HEAP_START ||
           !cymem_heap_enabled ())
         return NULL;
-      new_heap = cymem_heap_new ();
+      new_heap = cymem_heap_new (&self->lock);
       if (new_heap == NULL)
         return NULL;
     }

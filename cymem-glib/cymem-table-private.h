@@ -152,7 +152,7 @@ cymem_table_carved_slot (const CymemTable  *table,
   if (table->heap == NULL || !cymem_chunk_contains (mem))
     return -1;
   chunk = cymem_chunk_of (mem);
-  if (__atomic_load_n (&chunk->heap, __ATOMIC_RELAXED) != table->heap)
+  if (cymem_chunk_owner (chunk) != table->heap)
     return -1;
   /* Below the first slot, the offset wraps and fails the bound. */
   offset = (gsize) ((const guint8 *) mem - (const guint8 *) chunk) - chunk->data;

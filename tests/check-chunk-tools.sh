@@ -46,13 +46,17 @@ case $tool in
   valgrind)
     run ok ok "ERROR SUMMARY: 0 errors"
     run overflow fail "Invalid write of size 1" "0 bytes after a block of size 64 alloc'd" "cymem_pool_alloc"
+    run underflow fail "Invalid write of size 1" "1 bytes before a block of size 64 alloc'd"
     run use-after-free fail "Invalid read of size 1" "inside a block of size 64 free'd" "cymem_pool_free"
+    run use-after-reuse fail "Invalid write of size 1" "inside a block of size 64 free'd"
     run leak fail "64 bytes in 1 blocks are (definitely|indirectly) lost" "cymem_pool_alloc"
     ;;
   asan)
     run ok ok
     run overflow fail "ERROR: AddressSanitizer: use-after-poison" "WRITE of size 1"
+    run underflow fail "ERROR: AddressSanitizer: use-after-poison" "WRITE of size 1"
     run use-after-free fail "ERROR: AddressSanitizer: use-after-poison" "READ of size 1"
+    run use-after-reuse fail "ERROR: AddressSanitizer: use-after-poison" "WRITE of size 1"
     ;;
   *)
     echo "usage: $0 PROGRAM valgrind|asan"; exit 2

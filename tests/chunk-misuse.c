@@ -3,7 +3,7 @@
  *
  * SPDX-License-Identifier: MIT
  *
- *   chunk-misuse ok|overflow|use-after-free|leak
+ *   chunk-misuse ok|overflow|underflow|use-after-free|use-after-reuse|leak
  *
  * Built with the library's sources compiled in, so that it can check the
  * block really came from a chunk.
@@ -38,6 +38,16 @@ main (int   argc,
 
   if (strcmp (mode, "overflow") == 0)
     mem[64] = 1;                      /* one byte past the block */
+  else if (strcmp (mode, "underflow") == 0)
+    mem[-1] = 1;                      /* one byte before the chunk's first block */
+  else if (strcmp (mode, "use-after-reuse") == 0)
+    {
+      /* The pool hands out another block of that size before the stale
+       * pointer is used, as in most real bugs. */
+      cymem_pool_free (pool, (gpointer) mem);
+      cymem_pool_alloc (pool, 1, 64);
+      mem[0] = 2;
+    }
   else if (strcmp (mode, "use-after-free") == 0)
     {
       cymem_pool_free (pool, (gpointer) mem);

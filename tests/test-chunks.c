@@ -173,7 +173,7 @@ test_chunks_steal_outlives_owner (void)
   g_assert_cmpuint (cymem_pool_get_n_allocations (a), ==, 0);
 
   g_object_unref (a);
-  g_assert_null (chunk->heap);  /* orphaned, not released */
+  g_assert_null (cymem_chunk_owner (chunk));  /* orphaned, not released */
   for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
     {
       guint8 *mem = blocks[i];
@@ -187,28 +187,54 @@ test_chunks_steal_outlives_owner (void)
   g_object_unref (b);  /* the rest, and the chunk with them */
 }
 
-/* A borrower's frees go back to the owner, which reuses those slots
- * before taking a new chunk. */
+/* A borrower's frees go back to the owner: at once when the owner is not
+ * busy, so that an idle owner keeps no memory for what it lent; when it is,
+ * the owner takes the slots back before it takes a new chunk. */
 static void
 test_chunks_steal_returned (void)
 {
   CymemPool *a = cymem_pool_new (), *b = cymem_pool_new ();
   GHashTable *freed = g_hash_table_new (NULL, NULL);
+  GPtrArray *lent = g_ptr_array_new ();
   CymemChunk *chunk;
   guint reused = 0;
 
   prime (a);
+  /* Idle owner: 20,000 blocks lent out and freed leave one chunk. */
+  for (guint i = 0; i < 20000; i++)
+    {
+      gpointer mem = cymem_pool_alloc (a, 1, 64);
+
+      g_assert_true (cymem_pool_steal (b, a, mem));
+    }
+  g_assert_cmpuint (count_chunks (a), >=, 20000 * 64 / CYMEM_CHUNK_SIZE);
+  cymem_pool_clear (b);
+  g_assert_cmpuint (count_chunks (a), <=, 1);
+  g_assert_cmpuint (a->heap->n_returned, ==, 0);
+
+  /* Busy owner (its lock held while the borrower frees): marked returned. */
   for (guint i = 0; i < 10; i++)
     {
       gpointer mem = cymem_pool_alloc (a, 1, 64);
 
       g_assert_true (cymem_pool_steal (b, a, mem));
-      cymem_pool_free (b, mem);
+      g_ptr_array_add (lent, mem);
       g_hash_table_add (freed, mem);
     }
-  chunk = a->heap->chunks;
+  chunk = cymem_chunk_of (lent->pdata[0]);
+  g_assert_cmpuint (chunk->n_lent, ==, 10);
+  cymem_lock_acquire (&a->lock);
+  for (guint i = 0; i < lent->len; i++)
+    cymem_chunk_free_lent (lent->pdata[i]);  /* what cymem_pool_free (b) does */
+  cymem_lock_release (&a->lock);
   g_assert_cmpuint (chunk->n_returned, ==, 10);
   g_assert_cmpuint (chunk->n_lent, ==, 0);
+  /* b's table still lists them: take them out without freeing again. */
+  cymem_lock_acquire (&b->lock);
+  for (guint i = 0; i < lent->len; i++)
+    g_assert_true (cymem_table_remove (&b->table, lent->pdata[i], NULL));
+  b->size = 0;
+  cymem_lock_release (&b->lock);
 
   /* Fill the chunk: the next block needs the returned slots. */
   while (a->heap->avail[cymem_heap_class (64)] != NULL)
@@ -224,6 +250,7 @@ test_chunks_steal_returned (void)
   g_assert_cmpuint (count_chunks (a), ==, 1);
   g_assert_cmpuint (chunk->n_returned, ==, 0);
 
+  g_ptr_array_unref (lent);
   g_hash_table_unref (freed);
   g_object_unref (b);
   g_object_unref (a);

@@ -109,7 +109,7 @@ test_table_model (gconstpointer data)
   guint next = 1;
 
   if (pattern == 4)
-    table.heap = test_heap = cymem_heap_new ();
+    table.heap = test_heap = cymem_heap_new (NULL);
 
   for (guint step = 0; step < 30000; step++)
     {
