@@ -97,7 +97,7 @@ extern guint64 *cymem_chunk_registry[CYMEM_REGISTRY_ROOT_SIZE];
 
 /* Whether @mem lies in a chunk (one mapped and not unmapped since). It
  * reads the registry, never @mem's memory. */
-static inline gboolean
+G_ALWAYS_INLINE static inline gboolean
 cymem_chunk_contains (gconstpointer mem)
 {
   guintptr n = (guintptr) mem >> CYMEM_CHUNK_SHIFT;
@@ -113,7 +113,7 @@ cymem_chunk_contains (gconstpointer mem)
   return (__atomic_load_n (&leaf[n / 64], __ATOMIC_ACQUIRE) >> (n % 64)) & 1;
 }
 
-static inline CymemChunk *
+G_ALWAYS_INLINE static inline CymemChunk *
 cymem_chunk_of (gconstpointer mem)
 {
   return (CymemChunk *) ((guintptr) mem & ~(guintptr) (CYMEM_CHUNK_SIZE - 1));
@@ -122,7 +122,7 @@ cymem_chunk_of (gconstpointer mem)
 /* The heap that owns @chunk, or NULL. Kept inverted, so that valgrind's
  * leak check, which scans the chunks' headers, finds no pointer to the heap
  * there: a leaked pool is reported lost, not reachable through its chunks. */
-static inline CymemHeap *
+G_ALWAYS_INLINE static inline CymemHeap *
 cymem_chunk_owner (CymemChunk *chunk)
 {
   guintptr owner = __atomic_load_n (&chunk->owner, __ATOMIC_RELAXED);
@@ -130,7 +130,7 @@ cymem_chunk_owner (CymemChunk *chunk)
   return owner != 0 ? (CymemHeap *) ~owner : NULL;
 }
 
-static inline void
+G_ALWAYS_INLINE static inline void
 cymem_chunk_set_owner (CymemChunk *chunk,
                        CymemHeap  *heap)
 {
@@ -139,7 +139,7 @@ cymem_chunk_set_owner (CymemChunk *chunk,
 
 /* Whether @mem, a block some pool's table holds, is a slot of a chunk of
  * @heap. */
-static inline gboolean
+G_ALWAYS_INLINE static inline gboolean
 cymem_heap_owns_chunk_of (CymemHeap     *heap,
                           gconstpointer  mem)
 {
@@ -148,7 +148,7 @@ cymem_heap_owns_chunk_of (CymemHeap     *heap,
 }
 
 /* 16-byte steps to 128, then 32 to 256, then 64 to 512. */
-static inline guint
+G_ALWAYS_INLINE static inline guint
 cymem_heap_class (gsize n_bytes)
 {
   if (n_bytes <= 128)
@@ -176,12 +176,12 @@ void        cymem_heap_add          (CymemHeap  *heap,
 void        cymem_heap_reclaim      (CymemHeap  *heap);
 /* With no lock held: to the cache, or unmapped. */
 void        cymem_chunk_release     (CymemChunk *chunk);
-/* With the pool's lock held: frees a block carved from one of @heap's
- * chunks. Returns a chunk left empty that the caller must release with
- * cymem_chunk_release() once the lock is dropped, or NULL. */
-CymemChunk *cymem_heap_free_slow    (CymemHeap  *heap,
+/* cymem_heap_put()'s rare cases: @chunk, whose slot was just put back,
+ * was full (it goes back to its class's list) or is empty (it leaves the
+ * heap and is returned, for the caller to release). */
+CymemChunk *cymem_heap_put_slow     (CymemHeap  *heap,
                                      CymemChunk *chunk,
-                                     gpointer    mem);
+                                     gboolean    was_full);
 /* With no pool lock held: frees a block its pool borrowed from another
  * pool's chunk (cymem_heap_owns_chunk_of() said no). */
 void        cymem_chunk_free_lent   (gpointer    mem);
@@ -216,7 +216,7 @@ gsize       cymem_chunk_cached_bytes (void);
 /* The gap kept after every block under a memory tool. */
 #define CYMEM_CHUNK_REDZONE 16
 
-static inline void
+G_ALWAYS_INLINE static inline void
 cymem_chunk_annotate_alloc (gpointer mem,
                             gsize    n_bytes)
 {
@@ -230,7 +230,7 @@ cymem_chunk_annotate_alloc (gpointer mem,
   (void) n_bytes;
 }
 
-static inline void
+G_ALWAYS_INLINE static inline void
 cymem_chunk_annotate_free (gpointer mem,
                            gsize    slot_size)
 {
@@ -247,7 +247,7 @@ cymem_chunk_annotate_free (gpointer mem,
 /* With the pool's lock held: a slot for @n_bytes, or NULL when no chunk of
  * the heap has one free (the pool then gets a chunk, lock dropped). The
  * block is not zeroed. Its chunk and slot go to *@chunk_out, *@slot_out. */
-static inline gpointer
+G_ALWAYS_INLINE static inline gpointer
 cymem_heap_carve (CymemHeap   *heap,
                   gsize        n_bytes,
                   CymemChunk **chunk_out,
@@ -280,24 +280,40 @@ cymem_heap_carve (CymemHeap   *heap,
   return mem;
 }
 
+/* With the pool's lock held: puts @mem's slot back in @chunk, one of
+ * @heap's. Returns an empty chunk to release with the lock dropped, or
+ * NULL. */
+G_ALWAYS_INLINE static inline CymemChunk *
+cymem_heap_put (CymemHeap  *heap,
+                CymemChunk *chunk,
+                gpointer    mem)
+{
+  gboolean was_full = chunk->n_used == chunk->n_slots;
+
+  chunk->free_slots[chunk->n_free++] =
+    (guint16) (((guint8 *) mem - (guint8 *) chunk - chunk->data) / chunk->slot_size);
+  chunk->n_used--;
+  /* A chunk that was full goes back to the class's list, and an empty one
+   * goes unless it is the last of its class with room (a pool that frees
+   * and allocates one block in turn keeps it): both are rare. */
+  if (G_UNLIKELY (was_full) ||
+      (chunk->n_used == 0 &&
+       (heap->avail[chunk->klass] != chunk || chunk->avail_next != NULL)))
+    return cymem_heap_put_slow (heap, chunk, was_full);
+  return NULL;
+}
+
 /* With the pool's lock held: frees @mem, a slot of one of @heap's chunks
  * (cymem_heap_owns_chunk_of() said so). Returns an empty chunk to release
  * with the lock dropped, or NULL. */
-static inline CymemChunk *
+G_ALWAYS_INLINE static inline CymemChunk *
 cymem_heap_free (CymemHeap *heap,
                  gpointer   mem)
 {
   CymemChunk *chunk = cymem_chunk_of (mem);
 
   cymem_chunk_annotate_free (mem, chunk->slot_size);
-  /* A chunk that was full goes back to the class's list, and an empty one
-   * may go: both are rare. */
-  if (G_UNLIKELY (chunk->n_used == chunk->n_slots || chunk->n_used == 1))
-    return cymem_heap_free_slow (heap, chunk, mem);
-  chunk->free_slots[chunk->n_free++] =
-    (guint16) (((guint8 *) mem - (guint8 *) chunk - chunk->data) / chunk->slot_size);
-  chunk->n_used--;
-  return NULL;
+  return cymem_heap_put (heap, chunk, mem);
 }
 
 G_END_DECLS

@@ -62,7 +62,9 @@ cymem_heap_enabled (void)
   return e;
 }
 
-/* Under a memory tool every slot keeps a gap after its block. */
+/* Under a memory tool every slot keeps a gap after its block. Only under
+ * memcheck among valgrind's tools: callgrind must count the very path a
+ * program runs natively. */
 static guint32
 chunk_redzone (void)
 {
@@ -70,7 +72,19 @@ chunk_redzone (void)
   return CYMEM_CHUNK_REDZONE;
 #else
 #ifdef HAVE_VALGRIND
-  if (RUNNING_ON_VALGRIND)
+  static gint memcheck = -1;
+  gint known = __atomic_load_n (&memcheck, __ATOMIC_RELAXED);
+
+  if (known < 0)
+    {
+      /* Only memcheck answers this request (1: done); other tools and
+       * native runs give the default, 0. */
+      guint8 byte = 0, vbits = 0;
+
+      known = RUNNING_ON_VALGRIND && VALGRIND_GET_VBITS (&byte, &vbits, 1) == 1;
+      __atomic_store_n (&memcheck, known, __ATOMIC_RELAXED);
+    }
+  if (known)
     return CYMEM_CHUNK_REDZONE;
 #endif
   return 0;
@@ -355,20 +369,13 @@ cymem_heap_add (CymemHeap  *heap,
 }
 
 CymemChunk *
-cymem_heap_free_slow (CymemHeap  *heap,
-                      CymemChunk *chunk,
-                      gpointer    mem)
+cymem_heap_put_slow (CymemHeap  *heap,
+                     CymemChunk *chunk,
+                     gboolean    was_full)
 {
-  gboolean was_full = chunk->n_used == chunk->n_slots;
-
-  chunk->free_slots[chunk->n_free++] =
-    (guint16) (((guint8 *) mem - (guint8 *) chunk - chunk->data) / chunk->slot_size);
-  chunk->n_used--;
   if (was_full)
     avail_link (heap, chunk);
 
-  /* An empty chunk goes, unless it is the last of its class with room
-   * (a pool that frees and allocates one block in turn keeps it). */
   if (chunk->n_used == 0 &&
       (heap->avail[chunk->klass] != chunk || chunk->avail_next != NULL))
     {
@@ -435,7 +442,7 @@ cymem_chunk_free_lent (gpointer mem)
        * the slot goes back at once, so an idle owner holds no memory for
        * the blocks it lent. Only tried: the pool lock comes first
        * everywhere else. */
-      empty = cymem_heap_free_slow (owner, chunk, mem);
+      empty = cymem_heap_put (owner, chunk, mem);
       cymem_lock_release (owner->lock);
     }
   else

@@ -95,7 +95,7 @@ cymem_pool_steal_internal (CymemPool *self,
         status = CYMEM_POOL_STATUS_NO_MEMORY;
       else
         {
-          cymem_table_remove (&from->table, mem, NULL);
+          cymem_table_remove (&from->table, mem, NULL, NULL);
           from->size -= n_bytes;
           /* The block stays in its chunk, now lent out (or back home). */
           if (self->malloc_func == NULL && cymem_chunk_contains (mem))

@@ -1283,10 +1283,12 @@ cymem_pool_free_internal (CymemPool *self,
   cymem_lock_acquire (&self->lock);
   if (G_LIKELY (self->table.pins == 0))
     {
-      owned = cymem_table_remove (&self->table, mem, &n_bytes);
+      gboolean carved = FALSE;
+
+      owned = cymem_table_remove (&self->table, mem, &n_bytes, &carved);
       cymem_table_maybe_shrink (&self->table);
       /* A slot of the pool's own chunks goes back under the lock. */
-      if (owned && cymem_heap_owns_chunk_of (self->heap, mem))
+      if (carved)
         {
           empty = cymem_heap_free (self->heap, mem);
           mem = NULL;

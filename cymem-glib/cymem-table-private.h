@@ -77,7 +77,7 @@ typedef struct
   CymemTableEntry  small[CYMEM_TABLE_SMALL];  /* the entries while @entries is NULL */
 } CymemTable;
 
-static inline CymemTableEntry *
+G_ALWAYS_INLINE static inline CymemTableEntry *
 cymem_table_entries (const CymemTable *table)
 {
   return table->entries != NULL ? table->entries : (CymemTableEntry *) table->small;
@@ -123,7 +123,7 @@ gsize    cymem_table_cached_bytes (void);
 
 /* Fibonacci hashing: the top bits of the product mix every address bit, so
  * the low bits that alignment keeps at zero do not matter. */
-static inline gsize
+G_ALWAYS_INLINE static inline gsize
 cymem_table_home (const CymemTable *table,
                   gconstpointer     mem)
 {
@@ -131,7 +131,7 @@ cymem_table_home (const CymemTable *table,
                   >> table->slots_shift);
 }
 
-static inline guint
+G_ALWAYS_INLINE static inline guint
 cymem_table_count (const CymemTable *table)
 {
   return table->n_entries - table->n_holes;
@@ -141,7 +141,7 @@ cymem_table_count (const CymemTable *table)
  * the start of a slot carved at some time, -2 if it is not (the answer
  * then is no), -1 if @mem is not in the heap's chunks. Only the chunk's
  * owner field is read before it is known to be the heap's. */
-static inline gssize
+G_ALWAYS_INLINE static inline gssize
 cymem_table_carved_slot (const CymemTable  *table,
                          gconstpointer      mem,
                          CymemChunk       **chunk_out)
@@ -185,7 +185,7 @@ cymem_table_find_linear (const CymemTable *table,
 
 /* Finds @mem's slot, a handle for cymem_table_update(), valid until the
  * table next changes; -1 if @mem is not in the table. */
-static inline gssize
+G_ALWAYS_INLINE static inline gssize
 cymem_table_find (const CymemTable *table,
                   gconstpointer     mem,
                   gsize            *n_bytes)
@@ -232,7 +232,7 @@ cymem_table_find (const CymemTable *table,
   return -1;
 }
 
-static inline gboolean
+G_ALWAYS_INLINE static inline gboolean
 cymem_table_lookup (const CymemTable *table,
                     gconstpointer     mem,
                     gsize            *n_bytes)
@@ -243,7 +243,7 @@ cymem_table_lookup (const CymemTable *table,
 /* Records @mem, carved from @chunk's @slot (a chunk of the table's heap),
  * which must not be in the table yet: an entry, and the chunk's note of
  * it. Returns FALSE, and changes nothing, if the table could not grow. */
-static inline gboolean
+G_ALWAYS_INLINE static inline gboolean
 cymem_table_insert_carved (CymemTable *table,
                            gpointer    mem,
                            gsize       n_bytes,
@@ -267,7 +267,7 @@ cymem_table_insert_carved (CymemTable *table,
 
 /* Records @mem, which must not be in the table yet. Returns FALSE, and
  * changes nothing, if the table could not grow. */
-static inline gboolean
+G_ALWAYS_INLINE static inline gboolean
 cymem_table_insert (CymemTable *table,
                     gpointer    mem,
                     gsize       n_bytes)
@@ -332,11 +332,14 @@ cymem_table_entry_at (const CymemTable *table,
   return 1;
 }
 
-/* Forgets @mem; returns FALSE, changing nothing, if it is not in the table. */
-static inline gboolean
+/* Forgets @mem; returns FALSE, changing nothing, if it is not in the table.
+ * *@carved (if not NULL) tells whether it was carved from the table's
+ * heap. */
+G_ALWAYS_INLINE static inline gboolean
 cymem_table_remove (CymemTable    *table,
                     gconstpointer  mem,
-                    gsize         *n_bytes)
+                    gsize         *n_bytes,
+                    gboolean      *carved)
 {
   gssize slot = cymem_table_find (table, mem, n_bytes);
   CymemTableEntry *entries;
@@ -345,6 +348,8 @@ cymem_table_remove (CymemTable    *table,
   if (slot < 0)
     return FALSE;
 
+  if (carved != NULL)
+    *carved = (slot & CYMEM_TABLE_CARVED_HANDLE) != 0;
   if (slot & CYMEM_TABLE_CARVED_HANDLE)
     entry = (guint) (slot & ~CYMEM_TABLE_CARVED_HANDLE);
   else if (G_LIKELY (table->slots != NULL))

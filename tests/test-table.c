@@ -132,7 +132,7 @@ test_table_model (gconstpointer data)
           gsize n_bytes = 12345;
 
           /* Removing what is not there must fail and change nothing. */
-          g_assert_cmpint (cymem_table_remove (&table, mem, &n_bytes), ==, live);
+          g_assert_cmpint (cymem_table_remove (&table, mem, &n_bytes, NULL), ==, live);
           if (live)
             {
               g_assert_cmpuint (n_bytes, ==, GPOINTER_TO_SIZE (mem) % 1000);
@@ -153,7 +153,7 @@ test_table_model (gconstpointer data)
     {
       gpointer mem = g_ptr_array_index (order, i);
       if (g_hash_table_remove (model, mem))
-        g_assert_true (cymem_table_remove (&table, mem, NULL));
+        g_assert_true (cymem_table_remove (&table, mem, NULL, NULL));
     }
   g_assert_cmpuint (cymem_table_count (&table), ==, 0);
   g_assert_false (cymem_table_lookup (&table, make_address (pattern, 1, rand), NULL));
@@ -244,9 +244,9 @@ test_table_small_and_shrink (void)
   g_assert_null (table.slots);
   g_assert_true (cymem_table_lookup (&table, GSIZE_TO_POINTER (32), NULL));
   g_assert_false (cymem_table_lookup (&table, NULL, NULL));
-  g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (16), NULL));
+  g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (16), NULL, NULL));
   g_assert_false (cymem_table_lookup (&table, GSIZE_TO_POINTER (16), NULL));
-  g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (32), NULL));
+  g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (32), NULL, NULL));
   g_assert_cmpuint (cymem_table_count (&table), ==, 0);
 
   for (guint i = 1; i <= n; i++)
@@ -254,13 +254,13 @@ test_table_small_and_shrink (void)
   g_assert_cmpuint (table.entries_capacity, >=, n);
   for (guint i = 2; i <= n; i++)
     {
-      g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (i * 16), NULL));
+      g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (i * 16), NULL, NULL));
       cymem_table_maybe_shrink (&table);
     }
   g_assert_cmpuint (cymem_table_count (&table), ==, 1);
   g_assert_cmpuint (table.entries_capacity, <, 1024);
   g_assert_true (cymem_table_lookup (&table, GSIZE_TO_POINTER (16), NULL));
-  g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (16), NULL));
+  g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (16), NULL, NULL));
 
   cymem_table_drain (&table, NULL, NULL);   /* empty: func is not called */
   g_assert_cmpuint (cymem_table_cached_bytes (), <=, 4 << 20);
