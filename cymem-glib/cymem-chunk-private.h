@@ -38,6 +38,8 @@
 
 #pragma once
 
+#include <string.h>
+
 #include <glib.h>
 
 #include "cymem-lock-private.h"
@@ -77,8 +79,10 @@ struct _CymemChunk
   guint32     n_free;      /* on the free stack */
   guint32     n_lent;      /* guarded by the lent lock */
   guint32     n_returned;  /* guarded by the lent lock */
-  gboolean    reuse_late;  /* under a memory tool: fresh slots before freed
-                            * ones, so that a use after free is caught */
+  guint32     slot_recip;  /* ceil (2^32 / slot_size): a slot's index without a division */
+  gboolean    tool;        /* under a memory tool: redzones, valgrind's requests,
+                            * and fresh slots before freed ones, so that a use
+                            * after free is caught */
 };
 
 struct _CymemHeap
@@ -158,6 +162,9 @@ cymem_heap_class (gsize n_bytes)
   return 12 + (guint) ((n_bytes - 257) >> 6);
 }
 
+/* Whether chunks are made for a memory tool (memcheck, or an
+ * AddressSanitizer build): redzones, annotations, late reuse. */
+gboolean    cymem_chunk_tool_active (void);
 /* Whether the heap layer is on: not with CYMEM_DEBUG=malloc. */
 gboolean    cymem_heap_enabled      (void);
 /* @lock: the owning pool's lock. */
@@ -217,31 +224,79 @@ gsize       cymem_chunk_cached_bytes (void);
 #define CYMEM_CHUNK_REDZONE 16
 
 G_ALWAYS_INLINE static inline void
-cymem_chunk_annotate_alloc (gpointer mem,
-                            gsize    n_bytes)
+cymem_chunk_annotate_alloc (CymemChunk *chunk,
+                            gpointer    mem,
+                            gsize       n_bytes)
 {
 #ifdef HAVE_VALGRIND
-  VALGRIND_MALLOCLIKE_BLOCK (mem, n_bytes, CYMEM_CHUNK_REDZONE, 0);
+  if (G_UNLIKELY (chunk->tool))
+    VALGRIND_MALLOCLIKE_BLOCK (mem, n_bytes, CYMEM_CHUNK_REDZONE, 0);
 #endif
 #ifdef CYMEM_ASAN
   ASAN_UNPOISON_MEMORY_REGION (mem, n_bytes);
 #endif
+  (void) chunk;
   (void) mem;
   (void) n_bytes;
 }
 
 G_ALWAYS_INLINE static inline void
-cymem_chunk_annotate_free (gpointer mem,
-                           gsize    slot_size)
+cymem_chunk_annotate_free (CymemChunk *chunk,
+                           gpointer    mem)
 {
 #ifdef HAVE_VALGRIND
-  VALGRIND_FREELIKE_BLOCK (mem, CYMEM_CHUNK_REDZONE);
+  if (G_UNLIKELY (chunk->tool))
+    VALGRIND_FREELIKE_BLOCK (mem, CYMEM_CHUNK_REDZONE);
 #endif
 #ifdef CYMEM_ASAN
-  ASAN_POISON_MEMORY_REGION (mem, slot_size);
+  ASAN_POISON_MEMORY_REGION (mem, chunk->slot_size);
 #endif
+  (void) chunk;
   (void) mem;
-  (void) slot_size;
+}
+
+/* The index of the slot at @offset from the chunk's first slot, which must
+ * be below CYMEM_CHUNK_SIZE: exact for every such offset, since
+ * offset * (slot_recip * slot_size - 2^32) < 2^16 * 2^10 < 2^32. */
+G_ALWAYS_INLINE static inline guint32
+cymem_chunk_slot_at (const CymemChunk *chunk,
+                     gsize             offset)
+{
+  return (guint32) (((guint64) offset * chunk->slot_recip) >> 32);
+}
+
+/* Zeroes a carved block: a few stores for the common sizes, where a call
+ * to memset() costs more than the work. The stores overlap but never leave
+ * the block. */
+G_ALWAYS_INLINE static inline void
+cymem_chunk_zero (guint8 *mem,
+                  gsize   n_bytes)
+{
+  if (n_bytes > 64)
+    memset (mem, 0, n_bytes);
+  else if (n_bytes >= 16)
+    {
+      __builtin_memset (mem + n_bytes - 16, 0, 16);
+      if (n_bytes > 16)
+        __builtin_memset (mem, 0, 16);
+      if (n_bytes > 32)
+        __builtin_memset (mem + 16, 0, 16);
+      if (n_bytes > 48)
+        __builtin_memset (mem + 32, 0, 16);
+    }
+  else if (n_bytes >= 4)
+    {
+      __builtin_memset (mem, 0, 4);
+      __builtin_memset (mem + n_bytes - 4, 0, 4);
+      if (n_bytes > 8)
+        {
+          __builtin_memset (mem + 4, 0, 4);
+          __builtin_memset (mem + n_bytes - 8, 0, 4);
+        }
+    }
+  else
+    for (gsize i = 0; i < n_bytes; i++)
+      mem[i] = 0;
 }
 
 /* With the pool's lock held: a slot for @n_bytes, or NULL when no chunk of
@@ -259,7 +314,7 @@ cymem_heap_carve (CymemHeap   *heap,
 
   if (G_UNLIKELY (chunk == NULL))
     return NULL;
-  if (chunk->n_free > 0 && !(chunk->reuse_late && chunk->n_bumped < chunk->n_slots))
+  if (chunk->n_free > 0 && !(chunk->tool && chunk->n_bumped < chunk->n_slots))
     slot = chunk->free_slots[--chunk->n_free];
   else
     slot = chunk->n_bumped++;
@@ -274,7 +329,7 @@ cymem_heap_carve (CymemHeap   *heap,
       chunk->avail_next = NULL;
     }
   mem = (guint8 *) chunk + chunk->data + (gsize) slot * chunk->slot_size;
-  cymem_chunk_annotate_alloc (mem, n_bytes);
+  cymem_chunk_annotate_alloc (chunk, mem, n_bytes);
   *chunk_out = chunk;
   *slot_out = slot;
   return mem;
@@ -291,7 +346,7 @@ cymem_heap_put (CymemHeap  *heap,
   gboolean was_full = chunk->n_used == chunk->n_slots;
 
   chunk->free_slots[chunk->n_free++] =
-    (guint16) (((guint8 *) mem - (guint8 *) chunk - chunk->data) / chunk->slot_size);
+    (guint16) cymem_chunk_slot_at (chunk, (gsize) ((guint8 *) mem - (guint8 *) chunk) - chunk->data);
   chunk->n_used--;
   /* A chunk that was full goes back to the class's list, and an empty one
    * goes unless it is the last of its class with room (a pool that frees
@@ -312,7 +367,7 @@ cymem_heap_free (CymemHeap *heap,
 {
   CymemChunk *chunk = cymem_chunk_of (mem);
 
-  cymem_chunk_annotate_free (mem, chunk->slot_size);
+  cymem_chunk_annotate_free (chunk, mem);
   return cymem_heap_put (heap, chunk, mem);
 }
 

@@ -91,6 +91,12 @@ chunk_redzone (void)
 #endif
 }
 
+gboolean
+cymem_chunk_tool_active (void)
+{
+  return chunk_redzone () != 0;
+}
+
 /* With chunk_lock held. */
 static gboolean
 registry_set (CymemChunk *chunk,
@@ -143,7 +149,9 @@ chunk_map (void)
   guint8 *map, *start;
   CymemChunk *mine = NULL, *spill = NULL;
 
-  map = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  /* Populated by the kernel in one go: a page fault per fresh page costs
+   * far more (about a microsecond each on a virtual machine). */
+  map = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (map == MAP_FAILED)
     return NULL;
   /* Aligned to the chunk size, so that a block's chunk is found by
@@ -242,7 +250,8 @@ cymem_chunk_new (gsize n_bytes)
   memset (chunk, 0, sizeof (CymemChunk));
   chunk->klass = klass;
   chunk->slot_size = slot_size;
-  chunk->reuse_late = slot_size != class_sizes[klass];
+  chunk->slot_recip = (guint32) ((G_GUINT64_CONSTANT (1) << 32) / slot_size + 1);
+  chunk->tool = slot_size != class_sizes[klass];
   chunk->n_slots = n_slots;
   chunk->entry_of = (guint32 *) ((guint8 *) chunk + header);
   chunk->free_slots = (guint16 *) ((guint8 *) chunk + header + 4 * (gsize) n_slots);
@@ -430,7 +439,7 @@ cymem_chunk_free_lent (gpointer mem)
 
   CymemChunk *empty = NULL;
 
-  cymem_chunk_annotate_free (mem, chunk->slot_size);
+  cymem_chunk_annotate_free (chunk, mem);
   cymem_lock_acquire (&lent_lock);
   chunk->n_lent--;
   owner = cymem_chunk_owner (chunk);
@@ -448,7 +457,7 @@ cymem_chunk_free_lent (gpointer mem)
   else
     {
       /* The owner is busy: it takes the slot back when it next needs one. */
-      guint slot = (guint) (((guint8 *) mem - (guint8 *) chunk - chunk->data) / chunk->slot_size);
+      guint slot = cymem_chunk_slot_at (chunk, (gsize) ((guint8 *) mem - (guint8 *) chunk) - chunk->data);
 
       chunk->returned[slot / 64] |= G_GUINT64_CONSTANT (1) << (slot % 64);
       chunk->n_returned++;
@@ -465,7 +474,7 @@ cymem_chunk_free_lent (gpointer mem)
 void
 cymem_heap_forget (gpointer mem)
 {
-  cymem_chunk_annotate_free (mem, cymem_chunk_of (mem)->slot_size);
+  cymem_chunk_annotate_free (cymem_chunk_of (mem), mem);
 }
 
 void

@@ -11,12 +11,31 @@
  * instructions) and then sleeps in the kernel, so a thread holding the lock
  * for long, or preempted while holding it, costs its waiters no CPU.
  *
+ * While the process has a single thread (glibc's __libc_single_threaded,
+ * the flag its own malloc uses the same way), nobody can contend: the lock
+ * is then taken and released with plain stores, no atomic instruction. The
+ * flag only ever goes from true to false, in pthread_create(), which this
+ * thread cannot call while it holds one of these locks (no user code runs
+ * under them), and thread creation orders the stores before the new
+ * thread's first access.
+ *
  * Elsewhere than Linux the lock is a GMutex.
  */
 
 #pragma once
 
 #include <glib.h>
+
+#if defined(__linux__) && defined(__GLIBC__)
+# include <features.h>
+# if __GLIBC_PREREQ (2, 32)
+#  include <sys/single_threaded.h>
+#  define CYMEM_SINGLE_THREADED() G_LIKELY (__libc_single_threaded)
+# endif
+#endif
+#ifndef CYMEM_SINGLE_THREADED
+# define CYMEM_SINGLE_THREADED() FALSE
+#endif
 
 G_BEGIN_DECLS
 
@@ -37,6 +56,11 @@ cymem_lock_acquire (CymemLock *lock)
 {
   gint expected = 0;
 
+  if (CYMEM_SINGLE_THREADED ())
+    {
+      __atomic_store_n (&lock->state, 1, __ATOMIC_RELAXED);
+      return;
+    }
   if (G_UNLIKELY (!__atomic_compare_exchange_n (&lock->state, &expected, 1, FALSE,
                                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
     cymem_lock_wait (lock);
@@ -48,6 +72,14 @@ cymem_lock_try_acquire (CymemLock *lock)
 {
   gint expected = 0;
 
+  if (CYMEM_SINGLE_THREADED ())
+    {
+      /* Held only by this very thread, if at all. */
+      if (__atomic_load_n (&lock->state, __ATOMIC_RELAXED) != 0)
+        return FALSE;
+      __atomic_store_n (&lock->state, 1, __ATOMIC_RELAXED);
+      return TRUE;
+    }
   return __atomic_compare_exchange_n (&lock->state, &expected, 1, FALSE,
                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
@@ -55,6 +87,11 @@ cymem_lock_try_acquire (CymemLock *lock)
 static inline void
 cymem_lock_release (CymemLock *lock)
 {
+  if (CYMEM_SINGLE_THREADED ())
+    {
+      __atomic_store_n (&lock->state, 0, __ATOMIC_RELAXED);
+      return;
+    }
   if (G_UNLIKELY (__atomic_exchange_n (&lock->state, 0, __ATOMIC_RELEASE) == 2))
     cymem_lock_wake (lock);
 }

@@ -186,7 +186,7 @@ pool_block_new (CymemPool *self,
           mem = pool_chunk_carve (self, n_bytes);
           if (mem != NULL)
             {
-              memset (mem, 0, n_bytes);
+              cymem_chunk_zero (mem, n_bytes);
               return mem;
             }
         }
@@ -242,19 +242,14 @@ pool_block_free (gpointer mem,
     free (mem);
 }
 
-/* Finalize's release: the blocks of the pool's own chunks are only
- * forgotten, since their chunks go whole. */
+/* Finalize's release of a block of the pool's own chunks, under a memory
+ * tool: only forgotten, since its chunk goes whole. */
 static void
-pool_block_drop (gpointer mem,
-                 gsize    n_bytes,
-                 gpointer user_data)
+pool_block_forget (gpointer mem,
+                   gsize    n_bytes,
+                   gpointer user_data)
 {
-  CymemPool *self = user_data;
-
-  if (self->free_func == NULL && cymem_heap_owns_chunk_of (self->heap, mem))
-    cymem_heap_forget (mem);
-  else
-    pool_block_free (mem, n_bytes, self);
+  cymem_heap_forget (mem);
 }
 
 void
@@ -451,7 +446,13 @@ pool_release_all (CymemPool *self,
   cymem_lock_release (&self->lock);
 
   CYMEM_PERTURB ();
-  cymem_table_drain (&blocks, finalizing ? pool_block_drop : pool_block_free, self);
+  /* A finalize releases the pool's chunks whole: their blocks need no
+   * call, but to tell a memory tool they are gone. A clear puts each back. */
+  if (finalizing)
+    cymem_table_drain (&blocks, pool_block_free,
+                       cymem_chunk_tool_active () ? pool_block_forget : NULL, self);
+  else
+    cymem_table_drain (&blocks, pool_block_free, pool_block_free, self);
   if (n_debtors > 0)
     pool_release_debtors (debtors, n_debtors);
 
@@ -890,7 +891,7 @@ pool_alloc (CymemPool *self,
       if (G_LIKELY (!__atomic_load_n (&self->tree_limited, __ATOMIC_RELAXED)) &&
           (mem = cymem_heap_carve (self->heap, n_bytes, &chunk, &slot)) != NULL)
         {
-          memset (mem, 0, n_bytes);
+          cymem_chunk_zero (mem, n_bytes);
           if (G_LIKELY (cymem_table_insert_carved (&self->table, mem, n_bytes, chunk, slot)))
             {
               self->size += n_bytes;
@@ -1244,37 +1245,10 @@ cymem_pool_try_realloc (CymemPool *pool,
   return pool_realloc (pool, mem, n_bytes, FALSE, G_STRFUNC);
 }
 
-/**
- * cymem_pool_free: (skip)
- * @pool: a pool
- * @mem: (nullable): a block owned by @pool, or %NULL
- *
- * Frees a block of @pool before the pool itself is cleared. %NULL is
- * ignored. A pointer @pool does not own (another pool's block, an interior
- * pointer, a stack address, a block already freed) gets a critical warning
- * naming it, and nothing is freed.
- *
- * Since: 1.0
- */
-void
-cymem_pool_free (CymemPool *pool,
-                 gpointer   mem)
-{
-  CymemPoolStatus status;
-
-  g_return_if_fail (CYMEM_IS_POOL_FAST (pool));
-
-  if (mem == NULL)
-    return;
-
-  status = cymem_pool_free_internal (pool, mem);
-  if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
-    cymem_pool_warn_status (pool, status, G_STRFUNC, mem);
-}
-
-CymemPoolStatus
-cymem_pool_free_internal (CymemPool *self,
-                          gpointer   mem)
+/* Inlined into cymem_pool_free(): the freeing fast path. */
+G_ALWAYS_INLINE static inline CymemPoolStatus
+pool_free (CymemPool *self,
+           gpointer   mem)
 {
   gsize n_bytes;
   gboolean owned;
@@ -1318,6 +1292,40 @@ cymem_pool_free_internal (CymemPool *self,
   return CYMEM_POOL_STATUS_OK;
 }
 
+/**
+ * cymem_pool_free: (skip)
+ * @pool: a pool
+ * @mem: (nullable): a block owned by @pool, or %NULL
+ *
+ * Frees a block of @pool before the pool itself is cleared. %NULL is
+ * ignored. A pointer @pool does not own (another pool's block, an interior
+ * pointer, a stack address, a block already freed) gets a critical warning
+ * naming it, and nothing is freed.
+ *
+ * Since: 1.0
+ */
+void
+cymem_pool_free (CymemPool *pool,
+                 gpointer   mem)
+{
+  CymemPoolStatus status;
+
+  g_return_if_fail (CYMEM_IS_POOL_FAST (pool));
+
+  if (mem == NULL)
+    return;
+
+  status = pool_free (pool, mem);
+  if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
+    cymem_pool_warn_status (pool, status, G_STRFUNC, mem);
+}
+
+CymemPoolStatus
+cymem_pool_free_internal (CymemPool *self,
+                          gpointer   mem)
+{
+  return pool_free (self, mem);
+}
 /**
  * cymem_pool_owns: (skip)
  * @pool: a pool

@@ -104,8 +104,11 @@ void     cymem_table_take        (CymemTable    *dest,
 void     cymem_table_foreach     (CymemTable    *table,
                                   CymemTableFunc func,
                                   gpointer       user_data);
+/* @carved_func is called for the blocks carved from the table's heap, and
+ * may be NULL to skip them. */
 void     cymem_table_drain       (CymemTable    *table,
                                   CymemTableFunc func,
+                                  CymemTableFunc carved_func,
                                   gpointer       user_data);
 void     cymem_table_kill        (CymemTable    *table,
                                   gssize         slot);
@@ -148,18 +151,22 @@ cymem_table_carved_slot (const CymemTable  *table,
 {
   CymemChunk *chunk;
   gsize offset;
+  guint32 slot;
 
   if (table->heap == NULL || !cymem_chunk_contains (mem))
     return -1;
   chunk = cymem_chunk_of (mem);
   if (cymem_chunk_owner (chunk) != table->heap)
     return -1;
-  /* Below the first slot, the offset wraps and fails the bound. */
+  /* Below the first slot, the offset wraps and fails the first bound. */
   offset = (gsize) ((const guint8 *) mem - (const guint8 *) chunk) - chunk->data;
-  if (offset % chunk->slot_size != 0 || offset / chunk->slot_size >= chunk->n_bumped)
+  if (offset >= CYMEM_CHUNK_SIZE)
+    return -2;
+  slot = cymem_chunk_slot_at (chunk, offset);
+  if ((gsize) slot * chunk->slot_size != offset || slot >= chunk->n_bumped)
     return -2;
   *chunk_out = chunk;
-  return (gssize) (offset / chunk->slot_size);
+  return slot;
 }
 
 /* Without an index (a small table, or one whose index could not be built):
@@ -200,10 +207,12 @@ cymem_table_find (const CymemTable *table,
       if (slot >= 0)
         {
           guint32 e = chunk->entry_of[slot];
-          const CymemTableEntry *entry = &cymem_table_entries (table)[e];
+          const CymemTableEntry *entry;
 
-          if (e >= table->n_entries || entry->mem != mem ||
-              (entry->n_bytes & CYMEM_TABLE_DEAD) != 0)
+          if (e >= table->n_entries)
+            return -1;
+          entry = &cymem_table_entries (table)[e];
+          if (entry->mem != mem || (entry->n_bytes & CYMEM_TABLE_DEAD) != 0)
             return -1;
           if (n_bytes != NULL)
             *n_bytes = entry->n_bytes & CYMEM_TABLE_SIZE_MASK;
@@ -250,6 +259,7 @@ cymem_table_insert_carved (CymemTable *table,
                            CymemChunk *chunk,
                            guint       slot)
 {
+  CymemTableEntry *entries;
   guint entry;
 
   /* Room in the arrays, or in the table itself while it has none. */
@@ -258,9 +268,10 @@ cymem_table_insert_carved (CymemTable *table,
       !cymem_table_reserve (table, 1))
     return FALSE;
 
+  entries = cymem_table_entries (table);
   entry = table->n_entries++;
-  cymem_table_entries (table)[entry].mem = mem;
-  cymem_table_entries (table)[entry].n_bytes = n_bytes | CYMEM_TABLE_CARVED;
+  entries[entry].mem = mem;
+  entries[entry].n_bytes = n_bytes | CYMEM_TABLE_CARVED;
   chunk->entry_of[slot] = entry;
   return TRUE;
 }

@@ -256,7 +256,7 @@ note_carved_entry (CymemTable *table,
   guint8 *mem = cymem_table_entries (table)[entry].mem;
   CymemChunk *chunk = cymem_chunk_of (mem);
 
-  chunk->entry_of[(gsize) (mem - (guint8 *) chunk - chunk->data) / chunk->slot_size] = entry;
+  chunk->entry_of[cymem_chunk_slot_at (chunk, (gsize) (mem - (guint8 *) chunk) - chunk->data)] = entry;
 }
 
 /* Empties @slot, shifting later members of its probe run back so that every
@@ -550,14 +550,19 @@ cymem_table_foreach (CymemTable     *table,
 void
 cymem_table_drain (CymemTable     *table,
                    CymemTableFunc  func,
+                   CymemTableFunc  carved_func,
                    gpointer        user_data)
 {
   static const CymemTable empty = CYMEM_TABLE_INIT;
   CymemTableEntry *entries = cymem_table_entries (table);
 
   for (guint e = 0; e < table->n_entries; e++)
-    if (entries[e].mem != NULL)
+    if (entries[e].mem == NULL)
+      continue;
+    else if ((entries[e].n_bytes & CYMEM_TABLE_CARVED) == 0)
       func (entries[e].mem, entries[e].n_bytes & CYMEM_TABLE_SIZE_MASK, user_data);
+    else if (carved_func != NULL)
+      carved_func (entries[e].mem, entries[e].n_bytes & CYMEM_TABLE_SIZE_MASK, user_data);
   array_free (table->entries, table->entries_capacity * sizeof (CymemTableEntry));
   array_free (table->slots, slots_bytes (table));
   *table = empty;

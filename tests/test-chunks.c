@@ -90,7 +90,7 @@ test_chunks_carve (void)
   {
     guint8 *again = cymem_pool_alloc (pool, 1, 64);
 
-    if (cymem_chunk_of (again)->reuse_late)
+    if (cymem_chunk_of (again)->tool)
       g_assert_true (again != made->pdata[CYMEM_HEAP_START + 1]);
     else
       g_assert_true (again == made->pdata[CYMEM_HEAP_START + 1]);

@@ -158,7 +158,7 @@ test_table_model (gconstpointer data)
   g_assert_cmpuint (cymem_table_count (&table), ==, 0);
   g_assert_false (cymem_table_lookup (&table, make_address (pattern, 1, rand), NULL));
 
-  cymem_table_drain (&table, pattern == 4 ? forget_carved : record, NULL);
+  cymem_table_drain (&table, record, pattern == 4 ? forget_carved : NULL, NULL);
   if (pattern == 4)
     {
       /* Every address carved is forgotten, not only the live ones. */
@@ -201,7 +201,7 @@ test_table_update_keeps_order (void)
 
   g_array_unref (walk.seen);
   walk.seen = g_array_new (FALSE, FALSE, sizeof (gpointer));
-  cymem_table_drain (&table, record, &walk);
+  cymem_table_drain (&table, record, record, &walk);
   g_assert_cmpuint (walk.seen->len, ==, 100);
   g_array_unref (walk.seen);
 }
@@ -225,7 +225,7 @@ test_table_take (void)
   g_assert_false (cymem_table_lookup (&table, GSIZE_TO_POINTER (16), NULL));
   g_assert_cmpuint (cymem_table_count (&taken), ==, 5000);
 
-  cymem_table_drain (&taken, count_entry, &n);
+  cymem_table_drain (&taken, count_entry, count_entry, &n);
   g_assert_cmpuint (n, ==, 5000);
   g_assert_cmpuint (cymem_table_count (&taken), ==, 0);
 }
@@ -262,7 +262,7 @@ test_table_small_and_shrink (void)
   g_assert_true (cymem_table_lookup (&table, GSIZE_TO_POINTER (16), NULL));
   g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (16), NULL, NULL));
 
-  cymem_table_drain (&table, NULL, NULL);   /* empty: func is not called */
+  cymem_table_drain (&table, NULL, NULL, NULL);   /* empty: func is not called */
   g_assert_cmpuint (cymem_table_cached_bytes (), <=, 4 << 20);
   cymem_table_trim ();
   g_assert_cmpuint (cymem_table_cached_bytes (), ==, 0);
