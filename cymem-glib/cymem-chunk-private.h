@@ -156,7 +156,7 @@ G_ALWAYS_INLINE static inline guint
 cymem_heap_class (gsize n_bytes)
 {
   if (n_bytes <= 128)
-    return n_bytes == 0 ? 0 : (guint) ((n_bytes - 1) >> 4);
+    return (guint) ((n_bytes - (n_bytes != 0)) >> 4);
   if (n_bytes <= 256)
     return 8 + (guint) ((n_bytes - 129) >> 5);
   return 12 + (guint) ((n_bytes - 257) >> 6);
@@ -318,8 +318,6 @@ cymem_heap_carve (CymemHeap   *heap,
     slot = chunk->free_slots[--chunk->n_free];
   else
     slot = chunk->n_bumped++;
-  /* No entry yet: a lookup of the block before it is recorded finds none. */
-  chunk->entry_of[slot] = G_MAXUINT32;
   if (G_UNLIKELY (++chunk->n_used == chunk->n_slots))
     {
       /* Full: out of the class's list. */
@@ -335,18 +333,16 @@ cymem_heap_carve (CymemHeap   *heap,
   return mem;
 }
 
-/* With the pool's lock held: puts @mem's slot back in @chunk, one of
- * @heap's. Returns an empty chunk to release with the lock dropped, or
- * NULL. */
+/* With the pool's lock held: puts @slot back in @chunk, one of @heap's.
+ * Returns an empty chunk to release with the lock dropped, or NULL. */
 G_ALWAYS_INLINE static inline CymemChunk *
 cymem_heap_put (CymemHeap  *heap,
                 CymemChunk *chunk,
-                gpointer    mem)
+                guint       slot)
 {
   gboolean was_full = chunk->n_used == chunk->n_slots;
 
-  chunk->free_slots[chunk->n_free++] =
-    (guint16) cymem_chunk_slot_at (chunk, (gsize) ((guint8 *) mem - (guint8 *) chunk) - chunk->data);
+  chunk->free_slots[chunk->n_free++] = (guint16) slot;
   chunk->n_used--;
   /* A chunk that was full goes back to the class's list, and an empty one
    * goes unless it is the last of its class with room (a pool that frees
@@ -358,17 +354,26 @@ cymem_heap_put (CymemHeap  *heap,
   return NULL;
 }
 
-/* With the pool's lock held: frees @mem, a slot of one of @heap's chunks
- * (cymem_heap_owns_chunk_of() said so). Returns an empty chunk to release
- * with the lock dropped, or NULL. */
+/* The slot @mem starts, in its chunk. */
+G_ALWAYS_INLINE static inline guint
+cymem_chunk_slot_of (CymemChunk    *chunk,
+                     gconstpointer  mem)
+{
+  return cymem_chunk_slot_at (chunk, (gsize) ((const guint8 *) mem - (guint8 *) chunk) - chunk->data);
+}
+
+/* With the pool's lock held: frees @mem, at @slot of one of @heap's
+ * chunks (cymem_heap_owns_chunk_of() said so). Returns an empty chunk to
+ * release with the lock dropped, or NULL. */
 G_ALWAYS_INLINE static inline CymemChunk *
 cymem_heap_free (CymemHeap *heap,
-                 gpointer   mem)
+                 gpointer   mem,
+                 guint      slot)
 {
   CymemChunk *chunk = cymem_chunk_of (mem);
 
   cymem_chunk_annotate_free (chunk, mem);
-  return cymem_heap_put (heap, chunk, mem);
+  return cymem_heap_put (heap, chunk, slot);
 }
 
 G_END_DECLS

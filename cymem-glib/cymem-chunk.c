@@ -167,7 +167,7 @@ chunk_map (void)
   cymem_lock_acquire (&chunk_lock);
   for (guint i = 0; i < MAP_BATCH; i++)
     {
-      CymemChunk *chunk = (CymemChunk *) (start + i * CYMEM_CHUNK_SIZE);
+      CymemChunk *chunk = (CymemChunk *) (gpointer) (start + i * CYMEM_CHUNK_SIZE);
 
       if (!registry_set (chunk, TRUE))
         {
@@ -253,9 +253,9 @@ cymem_chunk_new (gsize n_bytes)
   chunk->slot_recip = (guint32) ((G_GUINT64_CONSTANT (1) << 32) / slot_size + 1);
   chunk->tool = slot_size != class_sizes[klass];
   chunk->n_slots = n_slots;
-  chunk->entry_of = (guint32 *) ((guint8 *) chunk + header);
-  chunk->free_slots = (guint16 *) ((guint8 *) chunk + header + 4 * (gsize) n_slots);
-  chunk->returned = (guint64 *) ((guint8 *) chunk + returned);
+  chunk->entry_of = (guint32 *) (gpointer) ((guint8 *) chunk + header);
+  chunk->free_slots = (guint16 *) (gpointer) ((guint8 *) chunk + header + 4 * (gsize) n_slots);
+  chunk->returned = (guint64 *) (gpointer) ((guint8 *) chunk + returned);
   memset (chunk->returned, 0, 8 * (((gsize) n_slots + 63) / 64));
   chunk->data = (guint32) offset;
 
@@ -451,13 +451,13 @@ cymem_chunk_free_lent (gpointer mem)
        * the slot goes back at once, so an idle owner holds no memory for
        * the blocks it lent. Only tried: the pool lock comes first
        * everywhere else. */
-      empty = cymem_heap_put (owner, chunk, mem);
+      empty = cymem_heap_put (owner, chunk, cymem_chunk_slot_of (chunk, mem));
       cymem_lock_release (owner->lock);
     }
   else
     {
       /* The owner is busy: it takes the slot back when it next needs one. */
-      guint slot = cymem_chunk_slot_at (chunk, (gsize) ((guint8 *) mem - (guint8 *) chunk) - chunk->data);
+      guint slot = cymem_chunk_slot_of (chunk, mem);
 
       chunk->returned[slot / 64] |= G_GUINT64_CONSTANT (1) << (slot % 64);
       chunk->n_returned++;

@@ -122,7 +122,7 @@ pool_chunk_carve (CymemPool *self,
 {
   CymemHeap *heap = __atomic_load_n (&self->heap, __ATOMIC_ACQUIRE), *new_heap = NULL;
   CymemChunk *chunk;
-  guint slot;
+  guint slot = 0;
   gpointer mem;
 
   if (heap == NULL)
@@ -144,6 +144,8 @@ pool_chunk_carve (CymemPool *self,
           cymem_heap_reclaim (heap);
           mem = cymem_heap_carve (heap, n_bytes, &chunk, &slot);
         }
+      if (mem != NULL)
+        chunk->entry_of[slot] = G_MAXUINT32;
       cymem_lock_release (&self->lock);
       if (mem != NULL)
         return mem;
@@ -166,6 +168,8 @@ pool_chunk_carve (CymemPool *self,
     }
   cymem_heap_add (self->heap, chunk);
   mem = cymem_heap_carve (self->heap, n_bytes, &chunk, &slot);
+  /* No entry yet: a lookup of the block before it is recorded finds none. */
+  chunk->entry_of[slot] = G_MAXUINT32;
   cymem_lock_release (&self->lock);
 
   cymem_heap_destroy (new_heap);  /* another thread made the heap first */
@@ -221,7 +225,7 @@ pool_chunk_free (CymemPool *self,
       return;
     }
   cymem_lock_acquire (&self->lock);
-  empty = cymem_heap_free (heap, mem);
+  empty = cymem_heap_free (heap, mem, cymem_chunk_slot_of (cymem_chunk_of (mem), mem));
   cymem_lock_release (&self->lock);
   if (empty != NULL)
     cymem_chunk_release (empty);
@@ -1257,14 +1261,14 @@ pool_free (CymemPool *self,
   cymem_lock_acquire (&self->lock);
   if (G_LIKELY (self->table.pins == 0))
     {
-      gboolean carved = FALSE;
+      gint carved_slot = -1;
 
-      owned = cymem_table_remove (&self->table, mem, &n_bytes, &carved);
+      owned = cymem_table_remove (&self->table, mem, &n_bytes, &carved_slot);
       cymem_table_maybe_shrink (&self->table);
       /* A slot of the pool's own chunks goes back under the lock. */
-      if (carved)
+      if (carved_slot >= 0)
         {
-          empty = cymem_heap_free (self->heap, mem);
+          empty = cymem_heap_free (self->heap, mem, (guint) carved_slot);
           mem = NULL;
         }
     }

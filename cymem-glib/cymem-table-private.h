@@ -190,15 +190,17 @@ cymem_table_find_linear (const CymemTable *table,
   return -1;
 }
 
-/* Finds @mem's slot, a handle for cymem_table_update(), valid until the
- * table next changes; -1 if @mem is not in the table. */
+/* cymem_table_find(), also giving the chunk slot of a carved block in
+ * *@carved_slot (-1 for the others). */
 G_ALWAYS_INLINE static inline gssize
-cymem_table_find (const CymemTable *table,
-                  gconstpointer     mem,
-                  gsize            *n_bytes)
+cymem_table_find_slot (const CymemTable *table,
+                       gconstpointer     mem,
+                       gsize            *n_bytes,
+                       gint             *carved_slot)
 {
   gsize mask, i;
 
+  *carved_slot = -1;
   if (table->heap != NULL)
     {
       CymemChunk *chunk;
@@ -216,6 +218,7 @@ cymem_table_find (const CymemTable *table,
             return -1;
           if (n_bytes != NULL)
             *n_bytes = entry->n_bytes & CYMEM_TABLE_SIZE_MASK;
+          *carved_slot = (gint) slot;
           return (gssize) e | CYMEM_TABLE_CARVED_HANDLE;
         }
       if (slot == -2)
@@ -239,6 +242,18 @@ cymem_table_find (const CymemTable *table,
     }
 
   return -1;
+}
+
+/* Finds @mem's slot, a handle for cymem_table_update(), valid until the
+ * table next changes; -1 if @mem is not in the table. */
+G_ALWAYS_INLINE static inline gssize
+cymem_table_find (const CymemTable *table,
+                  gconstpointer     mem,
+                  gsize            *n_bytes)
+{
+  gint carved_slot;
+
+  return cymem_table_find_slot (table, mem, n_bytes, &carved_slot);
 }
 
 G_ALWAYS_INLINE static inline gboolean
@@ -344,23 +359,24 @@ cymem_table_entry_at (const CymemTable *table,
 }
 
 /* Forgets @mem; returns FALSE, changing nothing, if it is not in the table.
- * *@carved (if not NULL) tells whether it was carved from the table's
- * heap. */
+ * *@carved_slot (if not NULL) is its slot in its chunk if it was carved
+ * from the table's heap, -1 otherwise. */
 G_ALWAYS_INLINE static inline gboolean
 cymem_table_remove (CymemTable    *table,
                     gconstpointer  mem,
                     gsize         *n_bytes,
-                    gboolean      *carved)
+                    gint          *carved_slot)
 {
-  gssize slot = cymem_table_find (table, mem, n_bytes);
+  gint slot_in_chunk;
+  gssize slot = cymem_table_find_slot (table, mem, n_bytes, &slot_in_chunk);
   CymemTableEntry *entries;
   guint entry;
 
+  if (carved_slot != NULL)
+    *carved_slot = slot < 0 ? -1 : slot_in_chunk;
   if (slot < 0)
     return FALSE;
 
-  if (carved != NULL)
-    *carved = (slot & CYMEM_TABLE_CARVED_HANDLE) != 0;
   if (slot & CYMEM_TABLE_CARVED_HANDLE)
     entry = (guint) (slot & ~CYMEM_TABLE_CARVED_HANDLE);
   else if (G_LIKELY (table->slots != NULL))

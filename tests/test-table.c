@@ -60,7 +60,7 @@ static gpointer
 carve_address (void)
 {
   CymemChunk *chunk;
-  guint slot;
+  guint slot = 0;
   gpointer mem = cymem_heap_carve (test_heap, 64, &chunk, &slot);
 
   if (mem == NULL)
@@ -70,6 +70,7 @@ carve_address (void)
       cymem_heap_add (test_heap, chunk);
       mem = cymem_heap_carve (test_heap, 64, &chunk, &slot);
     }
+  chunk->entry_of[slot] = G_MAXUINT32;
   return mem;
 }
 
