@@ -11,6 +11,9 @@
  * switched on only around the measured region; run.py reads the instruction
  * counts from callgrind's output.
  *
+ * Built a second time as cymem-bench-mimalloc, with mimalloc's heaps as the
+ * only allocator (see CYMEM_BENCH_MIMALLOC below).
+ *
  * Workloads:
  *   W1  alloc + free one block, n times
  *   W2  alloc n blocks, then release them all by the bulk path
@@ -34,6 +37,9 @@
 #ifdef HAVE_APR
 #include <apr_pools.h>
 #endif
+#ifdef CYMEM_BENCH_MIMALLOC
+#include <mimalloc.h>
+#endif
 #ifdef HAVE_CALLGRIND_H
 #include <valgrind/callgrind.h>
 #else
@@ -56,6 +62,7 @@ typedef struct
   void      (*teardown)  (gpointer ctx, gpointer *blocks, gsize n);
 } Allocator;
 
+#ifndef CYMEM_BENCH_MIMALLOC
 /* --- raw calloc + free, and g_malloc0 + g_free --- */
 
 static gpointer none_ctx_new (void) { return NULL; }
@@ -107,6 +114,22 @@ static gpointer apr_alloc (gpointer ctx, gsize n) { return apr_pcalloc (ctx, n);
 static void apr_teardown (gpointer ctx, gpointer *blocks, gsize n) { apr_pool_destroy (ctx); }
 #endif
 
+#endif
+
+#ifdef CYMEM_BENCH_MIMALLOC
+/* mimalloc's heaps: a heap is owned by the thread that made it, and
+ * mi_heap_destroy() frees all its blocks at once. This program is built
+ * apart (cymem-bench-mimalloc), since linking mimalloc replaces malloc for
+ * the whole process: only this allocator's figures come from it. */
+static gpointer mimalloc_ctx_new (void) { return mi_heap_new (); }
+static gpointer mimalloc_alloc (gpointer ctx, gsize n) { return mi_heap_zalloc (ctx, n); }
+static void mimalloc_free (gpointer ctx, gpointer mem) { mi_free (mem); }
+static void mimalloc_teardown (gpointer ctx, gpointer *blocks, gsize n) { mi_heap_destroy (ctx); }
+
+static const Allocator allocators[] = {
+  { "mimalloc-heap", TRUE, FALSE, mimalloc_ctx_new, mimalloc_alloc, mimalloc_free, mimalloc_teardown },
+};
+#else
 static const Allocator allocators[] = {
   { "calloc", TRUE, TRUE, none_ctx_new, calloc_alloc, calloc_free, list_teardown_free },
   { "g_malloc0", TRUE, TRUE, none_ctx_new, gmalloc_alloc, gmalloc_free, list_teardown_gfree },
@@ -119,6 +142,7 @@ static const Allocator allocators[] = {
   { "apr", FALSE, FALSE, apr_ctx_new, apr_alloc, NULL, apr_teardown },
 #endif
 };
+#endif
 
 static gboolean use_callgrind;
 /* Under callgrind each case runs once unmeasured first, so lazy symbol

@@ -24,7 +24,11 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BASELINE = "calloc"
-ORDER = ["calloc", "g_malloc0", "cymem-glib", "cymem-glib-custom", "talloc", "cymem", "apr"]
+ORDER = ["calloc", "g_malloc0", "cymem-glib", "cymem-glib-custom", "talloc", "cymem", "apr",
+         "mimalloc-heap"]
+# mimalloc replaces malloc in any process that links it: its heaps run in a
+# program of their own, cymem-bench-mimalloc, and only their rows come from it.
+SEPARATE = {"mimalloc-heap": "cymem-bench-mimalloc"}
 
 
 def build_cymem_peer(builddir):
@@ -169,6 +173,13 @@ def main():
     bench = os.path.join(args.builddir, "bench", "cymem-bench")
     if not os.path.exists(bench):
         sys.exit("%s not found: configure with -Dbenchmarks=true and build first" % bench)
+    programs = {}
+    for alloc, program in SEPARATE.items():
+        path = os.path.join(args.builddir, "bench", program)
+        if os.path.exists(path):
+            programs[alloc] = path
+        else:
+            print("skipping %s: %s was not built" % (alloc, program), file=sys.stderr)
 
     if args.callgrind:
         sizes, counts, w1_n, workloads = "64", "1000,100000", 100000, "W1,W2,W3"
@@ -187,6 +198,8 @@ def main():
     if args.callgrind:
         with tempfile.TemporaryDirectory() as tmp:
             rows = callgrind_rows([bench, "--callgrind"] + common, tmp)
+            for path in programs.values():
+                rows += callgrind_rows([path, "--callgrind"] + common, tmp)
             if peer_dir:
                 rows += callgrind_rows([sys.executable, "-c", PEER_SCRIPT, peer_dir, "callgrind", "1",
                                         str(w1_n)] + peer_args, tmp)
@@ -198,7 +211,10 @@ def main():
         rows = []
         timed = [w for w in workloads.split(",") if w != "MEM"]
         for alloc in ORDER:
-            out = subprocess.run([bench, "--runs=%d" % runs, "--allocators=" + alloc,
+            if alloc in SEPARATE and alloc not in programs:
+                continue
+            program = programs.get(alloc, bench)
+            out = subprocess.run([program, "--runs=%d" % runs, "--allocators=" + alloc,
                                   "--workloads=" + ",".join(timed)] + common[:3],
                                  check=True, stdout=subprocess.PIPE, text=True).stdout
             rows += parse_rows(out)
@@ -207,7 +223,7 @@ def main():
                 for n in (100000, 1000000):
                     # Without the table's array cache, so that only arrays in
                     # use are counted (as mallinfo counts only chunks in use).
-                    out = subprocess.run([bench, "--allocators=" + alloc, "--workloads=MEM",
+                    out = subprocess.run([program, "--allocators=" + alloc, "--workloads=MEM",
                                           "--sizes=64", "--counts=%d" % n],
                                          env=dict(os.environ, CYMEM_NO_ARRAY_CACHE="1"),
                                          check=True, stdout=subprocess.PIPE, text=True).stdout
