@@ -23,6 +23,7 @@ struct _CymemPool
   GObject          parent_instance;
 
   CymemLock        lock;       /* guards every field below but the allocator */
+  guint            n_small;    /* small blocks made with malloc() (atomic) */
   CymemTable       table;      /* owned blocks: address -> requested size;
                                 * table.pins counts walks, copies and clears
                                 * in progress (see the protocol in cymem-pool.c) */
@@ -52,7 +53,6 @@ struct _CymemPool
   CymemHeap       *heap;       /* chunks for small blocks, made once the pool has made
                                 * CYMEM_HEAP_START of them with malloc(); set once
                                 * under @lock, read without it, freed at finalize */
-  guint            n_small;    /* small blocks made with malloc() (atomic) */
 
   CymemMallocFunc  malloc_func; /* NULL for the default allocator */
   CymemFreeFunc    free_func;
