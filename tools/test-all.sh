@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs the whole test matrix, each step in its own build directory:
 #   1. the normal build: every suite (C, Python, GJS, examples, consumers)
-#   2. the same C tests and examples under valgrind memcheck
+#   2. the C suite again with CYMEM_DEBUG=malloc (no chunks), then the C
+#      tests and examples under valgrind memcheck
 #   3. AddressSanitizer + UndefinedBehaviorSanitizer: every suite, the Python
 #      and GJS ones with libasan preloaded; the library built with schedule
 #      perturbation (-Dperturb=true, CYMEM_PERTURB=1), and the stress test
@@ -30,6 +31,9 @@ setup() {  # setup DIR [options...]: configure once, then reuse
 step "normal build: all suites"
 setup build
 meson test -C build --print-errorlogs
+
+step "normal build: the C suite with one malloc per block (CYMEM_DEBUG=malloc)"
+CYMEM_DEBUG=malloc meson test -C build --suite c --print-errorlogs
 
 step "valgrind memcheck"
 meson test -C build --setup valgrind --print-errorlogs
