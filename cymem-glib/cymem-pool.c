@@ -1928,9 +1928,10 @@ cymem_pool_ensure_for_object (GObject *owner)
  * cymem_trim:
  *
  * Returns to the system the memory the library keeps for reuse in this
- * process: table arrays released by pools that shrank or died, kept (at
- * most 4 MiB of them) because fresh pages cost a page fault each. Call it
- * after tearing down large pools, as one calls `malloc_trim()`.
+ * process: table arrays released by pools that shrank or died, and the
+ * chunks small blocks were carved from, kept (at most 4 MiB of each)
+ * because fresh pages cost a page fault each. Call it after tearing down
+ * large pools, as one calls `malloc_trim()`.
  *
  * Since: 1.2
  */
