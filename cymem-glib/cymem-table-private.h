@@ -141,8 +141,9 @@ cymem_table_count (const CymemTable *table)
 }
 
 /* The slot of @mem if it lies in a chunk of the table's heap: >= 0 if it is
- * the start of a slot carved at some time, -2 if it is not (the answer
- * then is no), -1 if @mem is not in the heap's chunks. Only the chunk's
+ * in a slot carved at some time (its start or not: callers compare with the
+ * entry), -2 if it is not (the answer then is no), -1 if @mem is not in the
+ * heap's chunks. Only the chunk's
  * owner field is read before it is known to be the heap's. */
 G_ALWAYS_INLINE static inline gssize
 cymem_table_carved_slot (const CymemTable  *table,
@@ -158,12 +159,14 @@ cymem_table_carved_slot (const CymemTable  *table,
   chunk = cymem_chunk_of (mem);
   if (cymem_chunk_owner (chunk) != table->heap)
     return -1;
-  /* Below the first slot, the offset wraps and fails the first bound. */
+  /* Below the first slot, the offset wraps and fails the first bound. An
+   * interior pointer gives its slot, whose entry holds another address:
+   * the caller's comparison with the entry refuses it. */
   offset = (gsize) ((const guint8 *) mem - (const guint8 *) chunk) - chunk->data;
   if (offset >= CYMEM_CHUNK_SIZE)
     return -2;
   slot = cymem_chunk_slot_at (chunk, offset);
-  if ((gsize) slot * chunk->slot_size != offset || slot >= chunk->n_bumped)
+  if (slot >= chunk->n_bumped)
     return -2;
   *chunk_out = chunk;
   return slot;
