@@ -240,7 +240,9 @@ pool_block_free (gpointer mem,
 
   if (self->free_func != NULL)
     self->free_func (mem);
-  else if (cymem_chunk_contains (mem))
+  /* A block past the largest class was never carved (some callers pass 0:
+   * those ask the registry). */
+  else if (n_bytes <= CYMEM_HEAP_MAX && cymem_chunk_contains (mem))
     pool_chunk_free (self, mem);
   else
     free (mem);
