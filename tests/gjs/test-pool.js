@@ -178,6 +178,31 @@ test('steal moves a block between pools', () => {
     assertPoolError(() => b.steal(a, addr), Cymem.PoolError.UNKNOWN_ADDRESS, 'second steal');
 });
 
+test('big pools lend blocks that outlive their first pool', () => {
+    // Past 64 small blocks a pool carves them from chunks.
+    let a = new Cymem.Pool();
+    const b = new Cymem.Pool();
+    const addrs = [];
+    for (let i = 0; i < 300; i++)
+        addrs.push(a.memdup(new Array(48).fill(i % 256)));
+    for (const addr of addrs.slice(100, 200))
+        b.steal(a, addr);
+    assertEq(a.n_allocations, 200, 'a kept 200');
+    assertEq(b.n_allocations, 100, 'b took 100');
+    a.clear();
+    a = null;
+    System.gc();
+    addrs.slice(100, 200).forEach((addr, k) => {
+        const data = bytesOf(b.read(addr, 0, 48));
+        assert(data.every(x => x === (k + 100) % 256), `block ${k} intact`);
+    });
+    for (const addr of addrs.slice(100, 150))
+        b.free(addr);
+    assertPoolError(() => b.free(addrs[100]), Cymem.PoolError.UNKNOWN_ADDRESS, 'freed twice');
+    assertPoolError(() => b.free(addrs[150] + 8), Cymem.PoolError.UNKNOWN_ADDRESS, 'interior');
+    assertEq(b.size, 50 * 48, 'size');
+});
+
 test('limit and peak-size', () => {
     const pool = new Cymem.Pool({limit: 100});
     let notified = 0;

@@ -154,6 +154,36 @@ class BeyondCymem(unittest.TestCase):
             b.steal(a, addr)
         self.assertEqual(error_code(ctx), Cymem.PoolError.UNKNOWN_ADDRESS)
 
+    def test_big_pools_lend_blocks(self):
+        # Past 64 small blocks a pool carves them from chunks; a stolen one
+        # stays readable after its first pool is gone, and is freed once.
+        a, b = Cymem.Pool(), Cymem.Pool()
+        addrs = [a.memdup(bytes([i % 256]) * 48) for i in range(300)]
+        for addr in addrs[100:200]:
+            b.steal(a, addr)
+        self.assertEqual((a.props.n_allocations, b.props.n_allocations), (200, 100))
+        del a
+        gc.collect()
+        for i, addr in enumerate(addrs[100:200], start=100):
+            self.assertEqual(b.read(addr, 0, 48).get_data(), bytes([i % 256]) * 48)
+            self.assertEqual(b.get_block_size(addr), 48)
+        for addr in addrs[100:150]:
+            b.free(addr)
+        with self.assertRaises(GLib.Error) as ctx:
+            b.free(addrs[100])
+        self.assertEqual(error_code(ctx), Cymem.PoolError.UNKNOWN_ADDRESS)
+        with self.assertRaises(GLib.Error) as ctx:
+            b.free(addrs[150] + 8)   # inside a block
+        self.assertEqual(error_code(ctx), Cymem.PoolError.UNKNOWN_ADDRESS)
+        self.assertEqual(b.props.size, 50 * 48)
+        # Freed slots are reused, zeroed.
+        c = Cymem.Pool()
+        for _ in range(200):
+            addr = c.alloc(1, 48)
+            self.assertEqual(c.read(addr, 0, 48).get_data(), bytes(48))
+            c.write(addr, 0, b"\xff" * 48)
+            c.free(addr)
+
     def test_limit_and_peak(self):
         pool = Cymem.Pool(limit=100)
         notified = []
