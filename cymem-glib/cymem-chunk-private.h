@@ -11,23 +11,27 @@
  * CYMEM_DEBUG=malloc keep one malloc() per block. See docs/design.md for
  * the measurements behind each number.
  *
- * Ownership is still decided by the pool's table: the chunk layer is only
- * asked about blocks the table has already found. Whether such a block came
- * from a chunk is answered by the process-wide registry of chunk addresses
- * (cymem_chunk_contains()), which reads no memory of the block, and only
- * then is the chunk's header, at the chunk's aligned start, read.
+ * Ownership is still decided by the pool's records. The process-wide
+ * registry maps each 64 KiB of address space to "no chunk", "a chunk with
+ * no owner" or the heap that owns the chunk there (cymem_chunk_owner()),
+ * with lock-free reads and without touching the address; a chunk's header
+ * is read only once the registry says the chunk is the reader's own (so it
+ * cannot be released or unmapped meanwhile: only its owner, under its lock,
+ * releases it).
  *
  * A block stolen into another pool stays in its chunk: the chunk counts it
- * as *lent*. When the borrower frees it, the slot is marked returned (the
- * owner takes it back when it next needs a slot of that class); when the
- * owning pool dies first, its chunks with lent blocks are *orphaned* and the
- * last returned block releases them.
+ * as *lent*. When the borrower frees it, the slot goes back to the owner,
+ * under the owner's lock (the heap counts such borrowers, and its owner's
+ * finalize waits for them); when the owning pool dies first, its chunks
+ * with lent blocks are *orphaned* and the last lent block freed releases
+ * them.
  *
  * Locks: the heap is guarded by its pool's lock. The lent counts, the
- * returned marks and orphaning are guarded by one process-wide lock, taken
- * after any pool lock; the registry and the cache of released chunks by
- * another. No allocator call is made with a pool lock held: the caller
- * releases the chunk a free returns after unlocking.
+ * borrowers in progress and orphaning are guarded by one process-wide lock,
+ * taken after any pool lock and never held while taking one; the registry's
+ * leaves and the cache of released chunks by another. No allocator call is
+ * made with a pool lock held: the caller releases the chunk a free returns
+ * after unlocking.
  *
  * Memory tools: every carved block is described to valgrind as a
  * malloc-like block and unpoisoned for AddressSanitizer; free slots and the
@@ -60,15 +64,12 @@ typedef struct _CymemHeap  CymemHeap;
 
 struct _CymemChunk
 {
-  guintptr    owner;       /* the owning heap's address, inverted (atomic; see
-                            * cymem_chunk_owner()); 0 once orphaned */
   CymemChunk *next;        /* the owner's chunks */
   CymemChunk *prev;
   CymemChunk *avail_next;  /* the owner's chunks of this class with a free slot */
   CymemChunk *avail_prev;
   guint16    *free_slots;  /* a stack of free slot indices */
   guint32    *entry_of;    /* per slot, the owner's table entry holding it */
-  guint64    *returned;    /* lent slots given back, one bit each */
   guint32     data;        /* the first slot's offset: no pointer to a block, so
                             * that valgrind's leak check finds none here */
   guint32     klass;
@@ -78,7 +79,6 @@ struct _CymemChunk
   guint32     n_bumped;    /* slots ever carved: the rest are untouched */
   guint32     n_free;      /* on the free stack */
   guint32     n_lent;      /* guarded by the lent lock */
-  guint32     n_returned;  /* guarded by the lent lock */
   guint32     slot_recip;  /* ceil (2^32 / slot_size): a slot's index without a division */
   gboolean    tool;        /* under a memory tool: redzones, valgrind's requests,
                             * and fresh slots before freed ones, so that a use
@@ -89,32 +89,52 @@ struct _CymemHeap
 {
   CymemChunk *avail[CYMEM_HEAP_N_CLASSES];
   CymemChunk *chunks;
-  guint       n_returned;  /* slots returned to any chunk (atomic hint) */
+  guint       borrowers;   /* threads giving a lent slot back (lent lock) */
   CymemLock  *lock;        /* the owning pool's lock, which guards the heap */
 };
 
-/* Chunk numbers below 2^31 (addresses below 2^47) have a bit in the
- * registry; a chunk mapped higher is given back and malloc() used. */
+/* Chunk numbers below 2^31 (addresses below 2^47) have an entry in the
+ * registry; a chunk mapped higher is given back and malloc() used. A leaf
+ * covers 4 GiB of address space in 512 KiB, mapped lazily by the kernel. */
 #define CYMEM_REGISTRY_LEAF_SHIFT 16
 #define CYMEM_REGISTRY_ROOT_SIZE  (1u << 15)
-extern guint64 *cymem_chunk_registry[CYMEM_REGISTRY_ROOT_SIZE];
+extern guintptr *cymem_chunk_registry[CYMEM_REGISTRY_ROOT_SIZE];
+/* A registry entry: 0 for no chunk, this for a chunk with no owner (cached
+ * or orphaned), or the owning heap's address, inverted, so that valgrind's
+ * leak check finds no pointer to the heap there. */
+#define CYMEM_CHUNK_UNOWNED ((guintptr) 1)
 
-/* Whether @mem lies in a chunk (one mapped and not unmapped since). It
+/* The registry's entry for the 64 KiB of address space @mem lies in. It
  * reads the registry, never @mem's memory. */
-G_ALWAYS_INLINE static inline gboolean
-cymem_chunk_contains (gconstpointer mem)
+G_ALWAYS_INLINE static inline guintptr
+cymem_chunk_lookup (gconstpointer mem)
 {
   guintptr n = (guintptr) mem >> CYMEM_CHUNK_SHIFT;
   guintptr root = n >> CYMEM_REGISTRY_LEAF_SHIFT;
-  guint64 *leaf;
+  guintptr *leaf;
 
   if (G_UNLIKELY (root >= CYMEM_REGISTRY_ROOT_SIZE))
-    return FALSE;
+    return 0;
   leaf = __atomic_load_n (&cymem_chunk_registry[root], __ATOMIC_ACQUIRE);
   if (leaf == NULL)
-    return FALSE;
-  n &= (1u << CYMEM_REGISTRY_LEAF_SHIFT) - 1;
-  return (__atomic_load_n (&leaf[n / 64], __ATOMIC_ACQUIRE) >> (n % 64)) & 1;
+    return 0;
+  return __atomic_load_n (&leaf[n & ((1u << CYMEM_REGISTRY_LEAF_SHIFT) - 1)], __ATOMIC_ACQUIRE);
+}
+
+/* Whether @mem lies in a chunk (one mapped and not unmapped since). */
+G_ALWAYS_INLINE static inline gboolean
+cymem_chunk_contains (gconstpointer mem)
+{
+  return cymem_chunk_lookup (mem) != 0;
+}
+
+/* The heap owning the chunk @mem lies in, or NULL (none, or no chunk). */
+G_ALWAYS_INLINE static inline CymemHeap *
+cymem_chunk_owner_at (gconstpointer mem)
+{
+  guintptr entry = cymem_chunk_lookup (mem);
+
+  return entry > CYMEM_CHUNK_UNOWNED ? (CymemHeap *) ~entry : NULL;
 }
 
 G_ALWAYS_INLINE static inline CymemChunk *
@@ -123,22 +143,11 @@ cymem_chunk_of (gconstpointer mem)
   return (CymemChunk *) ((guintptr) mem & ~(guintptr) (CYMEM_CHUNK_SIZE - 1));
 }
 
-/* The heap that owns @chunk, or NULL. Kept inverted, so that valgrind's
- * leak check, which scans the chunks' headers, finds no pointer to the heap
- * there: a leaked pool is reported lost, not reachable through its chunks. */
+/* The heap that owns @chunk, or NULL. */
 G_ALWAYS_INLINE static inline CymemHeap *
 cymem_chunk_owner (CymemChunk *chunk)
 {
-  guintptr owner = __atomic_load_n (&chunk->owner, __ATOMIC_RELAXED);
-
-  return owner != 0 ? (CymemHeap *) ~owner : NULL;
-}
-
-G_ALWAYS_INLINE static inline void
-cymem_chunk_set_owner (CymemChunk *chunk,
-                       CymemHeap  *heap)
-{
-  __atomic_store_n (&chunk->owner, heap != NULL ? ~(guintptr) heap : 0, __ATOMIC_RELAXED);
+  return cymem_chunk_owner_at (chunk);
 }
 
 /* Whether @mem, a block some pool's table holds, is a slot of a chunk of
@@ -147,8 +156,7 @@ G_ALWAYS_INLINE static inline gboolean
 cymem_heap_owns_chunk_of (CymemHeap     *heap,
                           gconstpointer  mem)
 {
-  return heap != NULL && cymem_chunk_contains (mem) &&
-         cymem_chunk_owner (cymem_chunk_of (mem)) == heap;
+  return heap != NULL && cymem_chunk_owner_at (mem) == heap;
 }
 
 /* 16-byte steps to 128, then 32 to 256, then 64 to 512. */
@@ -179,8 +187,6 @@ CymemChunk *cymem_chunk_new         (gsize       n_bytes);
 /* With the pool's lock held: puts a new chunk in the heap. */
 void        cymem_heap_add          (CymemHeap  *heap,
                                      CymemChunk *chunk);
-/* With the pool's lock held: takes back the slots borrowers returned. */
-void        cymem_heap_reclaim      (CymemHeap  *heap);
 /* With no lock held: to the cache, or unmapped. */
 void        cymem_chunk_release     (CymemChunk *chunk);
 /* cymem_heap_put()'s rare cases: @chunk, whose slot was just put back,

@@ -22,11 +22,18 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-guint64 *cymem_chunk_registry[CYMEM_REGISTRY_ROOT_SIZE];
+#ifdef CYMEM_ENABLE_PERTURB
+void cymem_perturb (void);
+#define CYMEM_CHUNK_PERTURB() cymem_perturb ()
+#else
+#define CYMEM_CHUNK_PERTURB() G_STMT_START { } G_STMT_END
+#endif
+
+guintptr *cymem_chunk_registry[CYMEM_REGISTRY_ROOT_SIZE];
 
 /* Guards the registry's writes and the cache of released chunks. */
 static CymemLock chunk_lock = CYMEM_LOCK_INIT;
-/* Guards the lent counts, the returned marks and orphaning. */
+/* Guards the lent counts, the borrowers in progress and orphaning. */
 static CymemLock lent_lock = CYMEM_LOCK_INIT;
 
 /* Released chunks kept for reuse, since a fresh page costs a page fault:
@@ -97,33 +104,52 @@ cymem_chunk_tool_active (void)
   return chunk_redzone () != 0;
 }
 
-/* With chunk_lock held. */
+/* The registry's entry for @chunk; NULL if it has none (too high an
+ * address, or no memory for a leaf). With chunk_lock held when @create. */
+static guintptr *
+registry_entry (CymemChunk *chunk,
+                gboolean    create)
+{
+  guintptr n = (guintptr) chunk >> CYMEM_CHUNK_SHIFT;
+  guintptr root = n >> CYMEM_REGISTRY_LEAF_SHIFT;
+  guintptr *leaf;
+
+  if (root >= CYMEM_REGISTRY_ROOT_SIZE)
+    return NULL;
+  leaf = __atomic_load_n (&cymem_chunk_registry[root], __ATOMIC_ACQUIRE);
+  if (leaf == NULL && create)
+    {
+      /* Leaves are never freed. */
+      leaf = calloc ((gsize) 1 << CYMEM_REGISTRY_LEAF_SHIFT, sizeof (guintptr));
+      if (leaf == NULL)
+        return NULL;
+      __atomic_store_n (&cymem_chunk_registry[root], leaf, __ATOMIC_RELEASE);
+    }
+  return leaf != NULL ? &leaf[n & ((1u << CYMEM_REGISTRY_LEAF_SHIFT) - 1)] : NULL;
+}
+
+/* With chunk_lock held: a mapped chunk enters the registry, ownerless, or
+ * an unmapped one leaves it. */
 static gboolean
 registry_set (CymemChunk *chunk,
               gboolean    on)
 {
-  guintptr n = (guintptr) chunk >> CYMEM_CHUNK_SHIFT;
-  guintptr root = n >> CYMEM_REGISTRY_LEAF_SHIFT;
-  guint64 *leaf, bit;
+  guintptr *entry = registry_entry (chunk, on);
 
-  if (root >= CYMEM_REGISTRY_ROOT_SIZE)
-    return FALSE;
-  leaf = cymem_chunk_registry[root];
-  if (leaf == NULL)
-    {
-      /* Leaves are never freed: 8 KiB covers 4 GiB of address space. */
-      leaf = calloc ((1u << CYMEM_REGISTRY_LEAF_SHIFT) / 64, sizeof (guint64));
-      if (leaf == NULL)
-        return FALSE;
-      __atomic_store_n (&cymem_chunk_registry[root], leaf, __ATOMIC_RELEASE);
-    }
-  n &= (1u << CYMEM_REGISTRY_LEAF_SHIFT) - 1;
-  bit = G_GUINT64_CONSTANT (1) << (n % 64);
-  if (on)
-    __atomic_fetch_or (&leaf[n / 64], bit, __ATOMIC_RELEASE);
-  else
-    __atomic_fetch_and (&leaf[n / 64], ~bit, __ATOMIC_RELEASE);
+  if (entry == NULL)
+    return !on;
+  __atomic_store_n (entry, on ? CYMEM_CHUNK_UNOWNED : 0, __ATOMIC_RELEASE);
   return TRUE;
+}
+
+/* A registered chunk's owner, or none. Set under the owner's lock (it is
+ * only compared with the reader's own heap), or with no owner at all. */
+static void
+chunk_set_owner (CymemChunk *chunk,
+                 CymemHeap  *heap)
+{
+  __atomic_store_n (registry_entry (chunk, FALSE),
+                    heap != NULL ? ~(guintptr) heap : CYMEM_CHUNK_UNOWNED, __ATOMIC_RELEASE);
 }
 
 /* With no lock held; the chunk is out of the registry. */
@@ -209,7 +235,7 @@ chunks_release (CymemChunk *list)
     {
       CymemChunk *next = list->next;
 
-      cymem_chunk_set_owner (list, NULL);
+      chunk_set_owner (list, NULL);
       if (n_cached < CACHE_MAX)
         {
           list->next = cache;
@@ -298,7 +324,7 @@ cymem_chunk_new (gsize n_bytes)
 {
   guint klass = cymem_heap_class (n_bytes);
   guint32 slot_size = class_sizes[klass] + chunk_redzone ();
-  gsize header = (sizeof (CymemChunk) + 15) & ~(gsize) 15, returned, offset;
+  gsize header = (sizeof (CymemChunk) + 15) & ~(gsize) 15, offset;
   guint32 n_slots;
   CymemChunk *chunk;
 
@@ -316,14 +342,12 @@ cymem_chunk_new (gsize n_bytes)
     return NULL;
 
   /* The header holds, after the struct, the table entries (4 bytes a
-   * slot), the free stack (2 bytes a slot) and the returned marks (1 bit a
-   * slot); the slots fill the rest. */
+   * slot) and the free stack (2 bytes a slot); the slots fill the rest. */
   n_slots = (guint32) ((CYMEM_CHUNK_SIZE - header) / (slot_size + 6));
   for (;;)
     {
-      returned = (header + 6 * (gsize) n_slots + 7) & ~(gsize) 7;
       /* Under a memory tool the first slot has a redzone before it too. */
-      offset = ((returned + 8 * (((gsize) n_slots + 63) / 64) + 15) & ~(gsize) 15) +
+      offset = ((header + 6 * (gsize) n_slots + 15) & ~(gsize) 15) +
                (slot_size - class_sizes[klass]);
       if (offset + (gsize) n_slots * slot_size <= CYMEM_CHUNK_SIZE)
         break;
@@ -346,8 +370,6 @@ cymem_chunk_new (gsize n_bytes)
   chunk->n_slots = n_slots;
   chunk->entry_of = (guint32 *) (gpointer) ((guint8 *) chunk + header);
   chunk->free_slots = (guint16 *) (gpointer) ((guint8 *) chunk + header + 4 * (gsize) n_slots);
-  chunk->returned = (guint64 *) (gpointer) ((guint8 *) chunk + returned);
-  memset (chunk->returned, 0, 8 * (((gsize) n_slots + 63) / 64));
   chunk->data = (guint32) offset;
 
   /* Nothing in the slots is a block until it is carved, nor is the
@@ -436,7 +458,7 @@ void
 cymem_heap_add (CymemHeap  *heap,
                 CymemChunk *chunk)
 {
-  cymem_chunk_set_owner (chunk, heap);
+  chunk_set_owner (chunk, heap);
   chunk->prev = NULL;
   chunk->next = heap->chunks;
   if (heap->chunks != NULL)
@@ -456,6 +478,7 @@ cymem_heap_put_slow (CymemHeap  *heap,
   if (chunk->n_used == 0 &&
       (heap->avail[chunk->klass] != chunk || chunk->avail_next != NULL))
     {
+      chunk_set_owner (chunk, NULL);  /* nobody finds it as this heap's any more */
       avail_unlink (heap, chunk);
       if (chunk->prev != NULL)
         chunk->prev->next = chunk->next;
@@ -469,72 +492,40 @@ cymem_heap_put_slow (CymemHeap  *heap,
 }
 
 void
-cymem_heap_reclaim (CymemHeap *heap)
-{
-  if (__atomic_load_n (&heap->n_returned, __ATOMIC_RELAXED) == 0)
-    return;
-
-  cymem_lock_acquire (&lent_lock);
-  for (CymemChunk *chunk = heap->chunks; chunk != NULL; chunk = chunk->next)
-    {
-      gboolean was_full = chunk->n_used == chunk->n_slots;
-
-      if (chunk->n_returned == 0)
-        continue;
-      for (guint w = 0; w < (chunk->n_slots + 63) / 64; w++)
-        while (chunk->returned[w] != 0)
-          {
-            guint bit = (guint) __builtin_ctzll (chunk->returned[w]);
-
-            chunk->returned[w] &= chunk->returned[w] - 1;
-            chunk->free_slots[chunk->n_free++] = (guint16) (w * 64 + bit);
-            chunk->n_used--;
-          }
-      chunk->n_returned = 0;
-      if (was_full)
-        avail_link (heap, chunk);
-    }
-  __atomic_store_n (&heap->n_returned, 0, __ATOMIC_RELAXED);
-  cymem_lock_release (&lent_lock);
-}
-
-void
 cymem_chunk_free_lent (gpointer mem)
 {
-  CymemChunk *chunk = cymem_chunk_of (mem);
-  gboolean release = FALSE;
+  CymemChunk *chunk = cymem_chunk_of (mem), *empty;
   CymemHeap *owner;
-
-  CymemChunk *empty = NULL;
 
   cymem_chunk_annotate_free (chunk, mem);
   cymem_lock_acquire (&lent_lock);
   chunk->n_lent--;
   owner = cymem_chunk_owner (chunk);
   if (owner == NULL)
-    release = chunk->n_lent == 0;  /* orphaned: the last one out releases it */
-  else if (cymem_lock_try_acquire (owner->lock))
     {
-      /* The owner is alive (orphaning takes the lent lock) and not busy:
-       * the slot goes back at once, so an idle owner holds no memory for
-       * the blocks it lent. Only tried: the pool lock comes first
-       * everywhere else. */
-      empty = cymem_heap_put (owner, chunk, cymem_chunk_slot_of (chunk, mem));
-      cymem_lock_release (owner->lock);
-    }
-  else
-    {
-      /* The owner is busy: it takes the slot back when it next needs one. */
-      guint slot = cymem_chunk_slot_of (chunk, mem);
+      /* Orphaned: the last one out releases it. */
+      gboolean release = chunk->n_lent == 0;
 
-      chunk->returned[slot / 64] |= G_GUINT64_CONSTANT (1) << (slot % 64);
-      chunk->n_returned++;
-      __atomic_add_fetch (&owner->n_returned, 1, __ATOMIC_RELAXED);
+      cymem_lock_release (&lent_lock);
+      if (release)
+        cymem_chunk_release (chunk);
+      return;
     }
+  /* The slot goes back to its owner, under the owner's lock, which is
+   * taken with the lent lock dropped (pool locks come first). Counted as a
+   * borrower meanwhile, so that the owner's finalize waits for it. */
+  owner->borrowers++;
   cymem_lock_release (&lent_lock);
 
-  if (release)
-    cymem_chunk_release (chunk);
+  CYMEM_CHUNK_PERTURB ();
+  cymem_lock_acquire (owner->lock);
+  empty = cymem_heap_put (owner, chunk, cymem_chunk_slot_of (chunk, mem));
+  cymem_lock_release (owner->lock);
+
+  cymem_lock_acquire (&lent_lock);
+  owner->borrowers--;
+  cymem_lock_release (&lent_lock);
+
   if (empty != NULL)
     cymem_chunk_release (empty);
 }
@@ -570,12 +561,21 @@ cymem_heap_destroy (CymemHeap *heap)
   if (heap == NULL)
     return;
 
-  cymem_lock_acquire (&lent_lock);
+  /* Borrowers giving slots back hold no reference on this pool: wait,
+   * sleeping, until they are done with its heap. */
+  for (;;)
+    {
+      cymem_lock_acquire (&lent_lock);
+      if (heap->borrowers == 0)
+        break;
+      cymem_lock_release (&lent_lock);
+      g_usleep (50);
+    }
   for (CymemChunk *chunk = heap->chunks, *next; chunk != NULL; chunk = next)
     {
       next = chunk->next;
       if (chunk->n_lent > 0)
-        cymem_chunk_set_owner (chunk, NULL);  /* orphaned */
+        chunk_set_owner (chunk, NULL);  /* orphaned */
       else
         {
           chunk->next = release;

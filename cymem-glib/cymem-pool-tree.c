@@ -96,6 +96,8 @@ cymem_pool_steal_internal (CymemPool *self,
       else
         {
           cymem_table_remove (&from->table, mem, NULL, NULL);
+          if (from->table.pins == 0)
+            cymem_table_maybe_shrink (&from->table);  /* as a free would */
           from->size -= n_bytes;
           /* The block stays in its chunk, now lent out (or back home). */
           if (self->malloc_func == NULL && cymem_chunk_contains (mem))

@@ -138,12 +138,6 @@ pool_chunk_carve (CymemPool *self,
     {
       cymem_lock_acquire (&self->lock);
       mem = cymem_heap_carve (heap, n_bytes, &chunk, &slot);
-      if (mem == NULL)
-        {
-          /* Slots that borrowers gave back, before a new chunk. */
-          cymem_heap_reclaim (heap);
-          mem = cymem_heap_carve (heap, n_bytes, &chunk, &slot);
-        }
       if (mem != NULL)
         chunk->entry_of[slot] = G_MAXUINT32;
       cymem_lock_release (&self->lock);
@@ -196,7 +190,11 @@ pool_block_new (CymemPool *self,
         }
       else if (n_bytes >= CYMEM_CALLOC_THRESHOLD)
         return calloc (1, n_bytes);
-      mem = malloc (MAX (n_bytes, 1));
+      /* malloc (0): a unique block in which memory tools see no byte to
+       * write (glibc never returns NULL for it; a libc that may gets 1). */
+      mem = malloc (n_bytes);
+      if (G_UNLIKELY (mem == NULL && n_bytes == 0))
+        mem = malloc (1);
     }
   else
     {

@@ -143,8 +143,8 @@ cymem_table_count (const CymemTable *table)
 /* The slot of @mem if it lies in a chunk of the table's heap: >= 0 if it is
  * in a slot carved at some time (its start or not: callers compare with the
  * entry), -2 if it is not (the answer then is no), -1 if @mem is not in the
- * heap's chunks. Only the chunk's
- * owner field is read before it is known to be the heap's. */
+ * heap's chunks. The chunk's header is read only once the registry says
+ * the chunk is the heap's. */
 G_ALWAYS_INLINE static inline gssize
 cymem_table_carved_slot (const CymemTable  *table,
                          gconstpointer      mem,
@@ -154,11 +154,10 @@ cymem_table_carved_slot (const CymemTable  *table,
   gsize offset;
   guint32 slot;
 
-  if (table->heap == NULL || !cymem_chunk_contains (mem))
+  /* The registry first: only a chunk of this table's own heap is read. */
+  if (table->heap == NULL || cymem_chunk_owner_at (mem) != table->heap)
     return -1;
   chunk = cymem_chunk_of (mem);
-  if (cymem_chunk_owner (chunk) != table->heap)
-    return -1;
   /* Below the first slot, the offset wraps and fails the first bound. An
    * interior pointer gives its slot, whose entry holds another address:
    * the caller's comparison with the entry refuses it. */

@@ -3,7 +3,8 @@
  *
  * SPDX-License-Identifier: MIT
  *
- *   chunk-misuse ok|overflow|underflow|use-after-free|use-after-reuse|leak
+ *   chunk-misuse ok|overflow|underflow|use-after-free|use-after-reuse|leak|
+ *                zero|zero-small
  *
  * Built with the library's sources compiled in, so that it can check the
  * block really came from a chunk.
@@ -24,6 +25,19 @@ main (int   argc,
   volatile guint8 *mem;
   const char *mode = argc > 1 ? argv[1] : "ok";
 
+  if (strcmp (mode, "zero-small") == 0)
+    {
+      /* A 0-byte block of a small pool (one malloc per block) has no byte
+       * either. */
+      volatile guint8 *zero;
+
+      pool = cymem_pool_new ();
+      zero = cymem_pool_alloc (pool, 0, 1);
+      zero[0] = 1;
+      g_object_unref (pool);
+      return 0;
+    }
+
   pool = cymem_pool_new ();
   /* Past the blocks a pool makes with malloc(). */
   for (guint i = 0; i < CYMEM_HEAP_START; i++)
@@ -38,6 +52,12 @@ main (int   argc,
 
   if (strcmp (mode, "overflow") == 0)
     mem[64] = 1;                      /* one byte past the block */
+  else if (strcmp (mode, "zero") == 0)
+    {
+      volatile guint8 *zero = cymem_pool_alloc (pool, 0, 1);
+
+      zero[0] = 1;                    /* a 0-byte block has no byte */
+    }
   else if (strcmp (mode, "underflow") == 0)
     mem[-1] = 1;                      /* one byte before the chunk's first block */
   else if (strcmp (mode, "use-after-reuse") == 0)
