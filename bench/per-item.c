@@ -8,10 +8,11 @@
  * g_malloc0 and freed by g_object_set_data_full. One mode per process, so
  * that resident memory is the mode's own:
  *
- *   per-item MODE [N]     MODE: qdata | pool | big
+ *   per-item MODE [N]     MODE: qdata | pool | big | shrink
  *
  * "big" is one pool of N 64-byte blocks instead, for the memory left after
- * it dies, before and after cymem_trim().
+ * it dies, before and after cymem_trim(); "shrink" the same pool with all
+ * its blocks but one freed.
  *
  * Prints MODE, ns per item to create, ns per item to destroy, resident bytes
  * per item while alive, and resident bytes left over after the teardown and
@@ -68,9 +69,37 @@ main (int   argc,
               ((gdouble) rss_after - (gdouble) rss_start) / 1048576.0);
       return 0;
     }
+  if (argc > 1 && strcmp (argv[1], "shrink") == 0)
+    {
+      /* N blocks, all but the last freed: what the pool still holds, and
+       * the process with it (the caches, until cymem_trim()). */
+      CymemPool *pool = cymem_pool_new ();
+      gpointer *blocks = g_new (gpointer, n);
+      gsize with_caches;
+
+      malloc_trim (0);
+      rss_start = resident_bytes ();
+      for (guint i = 0; i < n; i++)
+        blocks[i] = cymem_pool_alloc (pool, 1, 64);
+      rss_alive = resident_bytes ();
+      for (guint i = 0; i + 1 < n; i++)
+        cymem_pool_free (pool, blocks[i]);
+      g_free (blocks);
+      malloc_trim (0);
+      with_caches = resident_bytes ();
+      cymem_trim ();
+      rss_after = resident_bytes ();
+      printf ("shrink,%u blocks,alive %+.1f MiB,all but one freed %+.2f MiB,"
+              "after cymem_trim %+.2f MiB\n", n,
+              ((gdouble) rss_alive - (gdouble) rss_start) / 1048576.0,
+              ((gdouble) with_caches - (gdouble) rss_start) / 1048576.0,
+              ((gdouble) rss_after - (gdouble) rss_start) / 1048576.0);
+      g_object_unref (pool);
+      return 0;
+    }
   if (argc < 2 || (strcmp (argv[1], "qdata") != 0 && strcmp (argv[1], "pool") != 0))
     {
-      fprintf (stderr, "usage: %s qdata|pool|big [N]\n", argv[0]);
+      fprintf (stderr, "usage: %s qdata|pool|big|shrink [N]\n", argv[0]);
       return 2;
     }
   pool_mode = strcmp (argv[1], "pool") == 0;
