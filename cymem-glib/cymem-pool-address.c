@@ -70,6 +70,12 @@ set_status_error (GError          **error,
       g_set_error_literal (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_DIFFERENT_ALLOCATORS,
                            "Blocks cannot move between pools with different allocators");
       break;
+    case CYMEM_POOL_STATUS_BUSY:
+      g_set_error_literal (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_IN_FOREACH,
+                           "The block may still be read by a walk or cleanup of a pool it "
+                           "came from, and this pool, being finalized, cannot keep it for "
+                           "them; try again once they are done");
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -537,8 +543,10 @@ cymem_pool_memdup_address (CymemPool     *pool,
  * Moves the block at @address from @from to @pool, like
  * [method@Cymem.Pool.steal]. Each refusal is an error:
  * %CYMEM_POOL_ERROR_UNKNOWN_ADDRESS, %CYMEM_POOL_ERROR_DIFFERENT_ALLOCATORS,
- * %CYMEM_POOL_ERROR_LIMIT_EXCEEDED or %CYMEM_POOL_ERROR_NO_MEMORY. It never
- * emits a critical warning.
+ * %CYMEM_POOL_ERROR_LIMIT_EXCEEDED, %CYMEM_POOL_ERROR_NO_MEMORY, or (since
+ * 1.2.1, when @pool is being finalized and a walk may be reading the block,
+ * see [method@Cymem.Pool.steal]) %CYMEM_POOL_ERROR_IN_FOREACH. It never emits a critical
+ * warning.
  *
  * Returns: %TRUE if @pool now owns the block
  *

@@ -18,6 +18,14 @@ typedef struct
   GDestroyNotify destroy;
 } CymemCleanup;
 
+/* Pools a pool keeps pinned, and referenced: see cymem_pool_add_debtor_locked(). */
+typedef struct
+{
+  CymemPool **pools;
+  guint       len;
+  guint       capacity;
+} CymemDebtors;
+
 struct _CymemPool
 {
   GObject          parent_instance;
@@ -38,12 +46,12 @@ struct _CymemPool
   GPtrArray       *children;   /* the pools this one is the parent of */
   GPtrArray       *holders;    /* every pool holding this one: owners through
                                 * own_object/new_child, and through attach */
-  CymemPool      **debtors;    /* pools pinned, and referenced, until this one's pins
-                                * are gone: they took blocks from it while it was pinned */
-  guint            n_debtors;
-  guint            debtors_capacity;
-  guint            debt_pins;  /* of table.pins, those held for other pools'
-                                * readers; the rest are this pool's readers */
+  CymemDebtors     debtors;    /* pools that took blocks from this one while it had
+                                * readers: pinned until its readers are gone */
+  CymemDebtors     passed_debtors; /* pools that took blocks from this one while it
+                                * owed memory to others: pinned until it owes none */
+  guint            debt_pins;  /* of table.pins, those held for other pools;
+                                * the rest are this pool's readers */
   gint             finalizing; /* set when finalize starts: never ref the pool again */
   gint             tree_limited; /* it or an ancestor has a limit; written under @lock
                                   * and the tree lock, read without them too */
@@ -66,6 +74,7 @@ typedef enum
   CYMEM_POOL_STATUS_NO_MEMORY,
   CYMEM_POOL_STATUS_LIMIT_EXCEEDED,
   CYMEM_POOL_STATUS_DIFFERENT_ALLOCATORS,
+  CYMEM_POOL_STATUS_BUSY,           /* see cymem_pool_add_debtor_locked() */
 } CymemPoolStatus;
 
 /* Schedule perturbation for the stress tests: with -Dperturb=true and
@@ -126,12 +135,17 @@ cymem_pool_has_readers_locked (CymemPool *self)
   return self->table.pins > self->debt_pins;
 }
 
-/* With both pools locked, as a steal does: makes @debtor, which takes a
- * block from @self while @self has readers, keep the memory it frees until
- * those readers are done, so the block is not released under them. Debts
- * are owed to readers only, never to other debts, so they cannot form a
- * cycle. FALSE if that cannot be recorded. */
-gboolean        cymem_pool_add_debtor_locked (CymemPool  *self,
+/* With both pools locked, as a steal does: a block moves from @self to
+ * @debtor while a reader of @self, or of a pool @self owes memory to, may
+ * be reading it. @debtor then keeps the memory it frees until they are
+ * done: while @self has readers, it is a debtor of @self; while @self only
+ * owes (it took the block from a pool with readers), it becomes a debtor of
+ * @self's debt, released when @self owes nothing. So that debts cannot form
+ * a cycle, a pool that others owe to takes on no passed debt (the block is
+ * then unprotected: see the function). A pool being finalized could keep
+ * nothing: the steal is refused (CYMEM_POOL_STATUS_BUSY). Returns the
+ * status. */
+CymemPoolStatus cymem_pool_add_debtor_locked (CymemPool  *self,
                                               CymemPool  *debtor);
 
 /* Allocation in two steps, so that a copy is written into a block before

@@ -90,9 +90,10 @@ cymem_pool_steal_internal (CymemPool *self,
       /* Room first, so that the block is never in neither table. And a
        * reader of @from may be looking at the block (a walk, a copy, a
        * cleanup): @pool then keeps its memory until they are done. */
-      else if (!cymem_table_reserve (&self->table, 1) ||
-               (cymem_pool_has_readers_locked (from) && !cymem_pool_add_debtor_locked (from, self)))
+      else if (!cymem_table_reserve (&self->table, 1))
         status = CYMEM_POOL_STATUS_NO_MEMORY;
+      else if ((status = cymem_pool_add_debtor_locked (from, self)) != CYMEM_POOL_STATUS_OK)
+        ;  /* see cymem_pool_add_debtor_locked() */
       else
         {
           cymem_table_remove (&from->table, mem, NULL, NULL);
@@ -137,7 +138,11 @@ cymem_pool_steal_internal (CymemPool *self,
  * A block that a [method@Cymem.Pool.foreach] of @from may be visiting (or
  * a cleanup of @from reading) stays readable even if @pool frees it: @pool
  * keeps the memory of the blocks it frees until @from's walks and cleanups
- * in progress are done.
+ * in progress are done, and so does a pool that takes the block from @pool
+ * meanwhile (unless other pools already keep memory for that one: pools
+ * never wait for each other in a cycle). Moving such a block into a pool
+ * that is being finalized, which could keep nothing, is refused without a
+ * warning; try again once the walks are done.
  *
  * Returns: %TRUE if @pool now owns @mem
  *

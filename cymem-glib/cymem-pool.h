@@ -80,9 +80,12 @@ typedef void (*CymemAddressFunc) (guintptr address,
  * @CYMEM_POOL_ERROR_NO_MEMORY: the size overflows or the allocator failed
  * @CYMEM_POOL_ERROR_LIMIT_EXCEEDED: the block would take the pool over its
  *   [property@Cymem.Pool:limit]
- * @CYMEM_POOL_ERROR_IN_FOREACH: no longer reported: until 1.2 a change to
- *   a pool from inside its own [method@Cymem.Pool.foreach] was refused with
- *   it; every call is allowed there now. Kept for ABI compatibility.
+ * @CYMEM_POOL_ERROR_IN_FOREACH: a walk or cleanup in progress prevents the
+ *   call. Until 1.2, a change to a pool from inside its own
+ *   [method@Cymem.Pool.foreach] was refused with it; every call is allowed
+ *   there now. Since 1.2.1 it is reported only by
+ *   [method@Cymem.Pool.steal_address], when a pool being finalized would
+ *   take a block that a walk may be reading: see [method@Cymem.Pool.steal].
  * @CYMEM_POOL_ERROR_DIFFERENT_ALLOCATORS: a block cannot move between pools
  *   with different allocators
  *

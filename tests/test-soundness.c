@@ -927,6 +927,95 @@ test_disown_from_cleanup (void)
   g_assert_null (d.weak);
 }
 
+/* --- a block passed on twice while the pool it came from is walked --- */
+
+typedef struct
+{
+  CymemPool *a, *b, *c, *dying;
+  CymemPool *finalized;  /* the dying pool, no reference */
+  guint      visited;
+  gboolean   refused;
+} Chain;
+
+static void
+pass_on_and_read (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+  Chain *chain = user_data;
+  volatile guint8 sink = 0;
+
+  chain->visited++;
+  /* A -> B while A is walked: B keeps the memory for A's walk. */
+  g_assert_true (cymem_pool_steal (chain->b, chain->a, mem));
+  /* B -> C: C keeps it for B's debt; C loses its last reference. */
+  g_assert_true (cymem_pool_steal (chain->c, chain->b, mem));
+  g_clear_object (&chain->c);
+  /* The block is still readable until this function returns. */
+  for (gsize i = 0; i < n_bytes; i++)
+    sink ^= ((guint8 *) mem)[i];
+  (void) sink;
+  g_assert_true (counting_is_live (mem));
+}
+
+static void
+test_passed_on_twice (void)
+{
+  Chain chain = { counting_pool_new (), NULL, NULL, NULL, NULL, 0, FALSE };
+
+  g_test_summary ("A block moved A -> B -> C while A is walked stays readable by "
+                  "the walk even when C loses its last reference (1.2.0 freed it: "
+                  "an ASan use-after-free in the stress test)");
+  chain.b = cymem_pool_new_with_allocator (counting_malloc, counting_free);
+  chain.c = cymem_pool_new_with_allocator (counting_malloc, counting_free);
+  memset (cymem_pool_alloc (chain.a, 1, 32), 0x5a, 32);
+  cymem_pool_foreach (chain.a, pass_on_and_read, &chain);
+  g_assert_cmpuint (chain.visited, ==, 1);
+  g_assert_cmpuint (cymem_pool_get_n_allocations (chain.a), ==, 0);
+  g_object_unref (chain.b);
+  g_object_unref (chain.a);
+  g_assert_cmpuint (counting_n_live (), ==, 0);
+  g_assert_cmpuint (counting_n_frees (), ==, counting_n_mallocs ());
+}
+
+/* A cleanup of the dying pool tries to take the block being walked. */
+static void
+steal_into_dying (gpointer data)
+{
+  Chain *chain = data;
+  GError *error = NULL;
+
+  chain->refused = !cymem_pool_steal_address (chain->finalized, chain->a,
+                                               (guintptr) chain->b, &error);
+  g_assert_error (error, CYMEM_POOL_ERROR, CYMEM_POOL_ERROR_IN_FOREACH);
+  g_clear_error (&error);
+}
+
+static void
+drop_dying (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+  Chain *chain = user_data;
+
+  chain->b = mem;   /* the block walked */
+  g_clear_object (&chain->dying);
+  g_assert_true (counting_is_live (mem));
+}
+
+static void
+test_dying_pool_takes_no_walked_block (void)
+{
+  Chain chain = { counting_pool_new (), NULL, NULL, NULL, NULL, 0, FALSE };
+
+  g_test_summary ("A pool being finalized cannot take a block a walk is reading: "
+                  "it would free it at once");
+  chain.dying = chain.finalized = cymem_pool_new_with_allocator (counting_malloc, counting_free);
+  cymem_pool_own (chain.dying, &chain, steal_into_dying);
+  cymem_pool_alloc (chain.a, 1, 16);
+  cymem_pool_foreach (chain.a, drop_dying, &chain);
+  g_assert_true (chain.refused);
+  g_assert_cmpuint (cymem_pool_get_n_allocations (chain.a), ==, 1);
+  g_object_unref (chain.a);
+  g_assert_cmpuint (counting_n_live (), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -957,6 +1046,8 @@ main (int   argc,
   g_test_add_func ("/Cymem/Soundness/11-cycle-race", test_cycle_race);
   g_test_add_func ("/Cymem/Soundness/copy-vs-steal", test_copy_vs_steal);
   g_test_add_func ("/Cymem/Soundness/first-use-race", test_first_use_race);
+  g_test_add_func ("/Cymem/Soundness/passed-on-twice", test_passed_on_twice);
+  g_test_add_func ("/Cymem/Soundness/dying-pool-takes-no-walked-block", test_dying_pool_takes_no_walked_block);
 
   return g_test_run ();
 }
