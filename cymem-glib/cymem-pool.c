@@ -354,23 +354,29 @@ cymem_pool_add_debtor_locked (CymemPool *self,
                               CymemPool *debtor)
 {
   gboolean readers = cymem_pool_has_readers_locked (self);
+  gboolean owes = self->debt_pins > 0;
+  CymemDebtors *debtors;
 
-  if (!readers && self->debt_pins == 0)
+  if (!readers && !owes)
     return CYMEM_POOL_STATUS_OK;  /* nobody can be reading the block */
   /* A pool being finalized keeps nothing past its finalize. */
   if (__atomic_load_n (&debtor->finalizing, __ATOMIC_RELAXED))
     return CYMEM_POOL_STATUS_BUSY;
-  if (!readers && (debtor->debtors.len > 0 || debtor->passed_debtors.len > 0))
-    {
-      /* A pool others owe to taking on a passed debt could close a cycle
-       * of debts, which would never be paid: it takes none. This leaves
-       * one case unprotected (documented): the block's reader is a walk
-       * of a third pool, and the block moves on twice. When the block
-       * comes back to the pool being walked, as a steal back and forth
-       * does, that pool's own pins keep it. */
-      return CYMEM_POOL_STATUS_OK;
-    }
-  if (!debtors_push (readers ? &self->debtors : &self->passed_debtors, debtor))
+  /* While @self owes memory (with or without readers of its own), the
+   * block may be read by a walk of a pool @self owes to: @debtor waits
+   * until @self has no pin at all. But a pool others owe to taking on such
+   * a debt could close a cycle of debts, which would never be paid: it
+   * only waits for @self's own readers, if any. That leaves one case
+   * unprotected (documented): a block passed on twice into a pool others
+   * owe to. A block that comes back to the pool being walked, as a steal
+   * back and forth does, is kept by that pool's own pins. */
+  if (owes && debtor->debtors.len == 0 && debtor->passed_debtors.len == 0)
+    debtors = &self->passed_debtors;
+  else if (readers)
+    debtors = &self->debtors;
+  else
+    return CYMEM_POOL_STATUS_OK;
+  if (!debtors_push (debtors, debtor))
     return CYMEM_POOL_STATUS_NO_MEMORY;
   return CYMEM_POOL_STATUS_OK;
 }

@@ -976,6 +976,69 @@ test_passed_on_twice (void)
   g_assert_cmpuint (counting_n_frees (), ==, counting_n_mallocs ());
 }
 
+/* A -> B while A is walked, then B -> C during a walk of B itself, C
+ * freeing it at once: C must keep it past B's walk, until B owes nothing
+ * (the third adversarial review: freed when B's walk ended). */
+typedef struct
+{
+  CymemPool *a, *b, *c;
+  gpointer   x;
+  guint      mode;
+  gboolean   done;
+} Pinned;
+
+static void
+pass_on_in_b_walk (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+  Pinned *p = user_data;
+
+  if (p->done)
+    return;
+  p->done = TRUE;
+  g_assert_true (cymem_pool_steal (p->c, p->b, p->x));
+  if (p->mode == 0)
+    cymem_pool_free (p->c, p->x);
+  else if (p->mode == 1)
+    cymem_pool_clear (p->c);
+  else
+    g_clear_object (&p->c);
+}
+
+static void
+read_after_b_walk (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+  Pinned *p = user_data;
+
+  if (p->x != NULL)
+    return;
+  p->x = mem;
+  g_assert_true (cymem_pool_steal (p->b, p->a, mem));
+  cymem_pool_foreach (p->b, pass_on_in_b_walk, p);
+  g_assert_true (counting_is_live (mem));
+  g_assert_cmpuint (((guint8 *) mem)[n_bytes - 1], ==, 0x41);
+}
+
+static void
+test_passed_on_from_walked_pool (void)
+{
+  g_test_summary ("A -> B while A is walked, then B -> C during B's own walk: "
+                  "the block stays readable by A's walk after B's walk ends");
+  for (guint mode = 0; mode < 3; mode++)
+    {
+      Pinned p = { counting_pool_new (), NULL, NULL, NULL, mode, FALSE };
+
+      p.b = cymem_pool_new_with_allocator (counting_malloc, counting_free);
+      p.c = cymem_pool_new_with_allocator (counting_malloc, counting_free);
+      memset (cymem_pool_alloc (p.a, 1, 64), 0x41, 64);
+      cymem_pool_alloc (p.b, 1, 64);
+      cymem_pool_foreach (p.a, read_after_b_walk, &p);
+      g_object_unref (p.a);
+      g_object_unref (p.b);
+      g_clear_object (&p.c);
+      g_assert_cmpuint (counting_n_live (), ==, 0);
+    }
+}
+
 /* A cleanup of the dying pool tries to take the block being walked. */
 static void
 steal_into_dying (gpointer data)
@@ -1047,6 +1110,7 @@ main (int   argc,
   g_test_add_func ("/Cymem/Soundness/copy-vs-steal", test_copy_vs_steal);
   g_test_add_func ("/Cymem/Soundness/first-use-race", test_first_use_race);
   g_test_add_func ("/Cymem/Soundness/passed-on-twice", test_passed_on_twice);
+  g_test_add_func ("/Cymem/Soundness/passed-on-from-walked-pool", test_passed_on_from_walked_pool);
   g_test_add_func ("/Cymem/Soundness/dying-pool-takes-no-walked-block", test_dying_pool_takes_no_walked_block);
 
   return g_test_run ();
