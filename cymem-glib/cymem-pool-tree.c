@@ -139,8 +139,8 @@ cymem_pool_steal_internal (CymemPool *self,
  * a cleanup of @from reading) stays readable even if @pool frees it: @pool
  * keeps the memory of the blocks it frees until @from's walks and cleanups
  * in progress are done, and so does a pool that takes the block from @pool
- * meanwhile (unless other pools already keep memory for that one: pools
- * never wait for each other in a cycle). Moving such a block into a pool
+ * meanwhile (unless that one is itself walked, read, or keeping memory
+ * for other pools: pools never wait for each other in a cycle). Moving such a block into a pool
  * that is being finalized, which could keep nothing, is refused without a
  * warning; try again once the walks are done.
  *

@@ -364,13 +364,17 @@ cymem_pool_add_debtor_locked (CymemPool *self,
     return CYMEM_POOL_STATUS_BUSY;
   /* While @self owes memory (with or without readers of its own), the
    * block may be read by a walk of a pool @self owes to: @debtor waits
-   * until @self has no pin at all. But a pool others owe to taking on such
-   * a debt could close a cycle of debts, which would never be paid: it
-   * only waits for @self's own readers, if any. That leaves one case
-   * unprotected (documented): a block passed on twice into a pool others
-   * owe to. A block that comes back to the pool being walked, as a steal
+   * until @self has no pin at all. Only an idle pool takes on such a debt
+   * (no pin, nobody owing it): a pool that is walked, owes or is owed could
+   * close a cycle of debts, which would never be paid, or keep two pools
+   * paying each other's debts for as long as a third thread moves blocks
+   * between them (a steal back and forth did, in the soundness test). Such
+   * a pool only waits for @self's own readers, if any. That leaves one
+   * case unprotected (documented): a block passed on twice into a busy
+   * pool. A block that comes back to the pool being walked, as a steal
    * back and forth does, is kept by that pool's own pins. */
-  if (owes && debtor->debtors.len == 0 && debtor->passed_debtors.len == 0)
+  if (owes && debtor->table.pins == 0 &&
+      debtor->debtors.len == 0 && debtor->passed_debtors.len == 0)
     debtors = &self->passed_debtors;
   else if (readers)
     debtors = &self->debtors;
