@@ -22,12 +22,6 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-#ifdef CYMEM_ENABLE_PERTURB
-void cymem_perturb (void);
-#define CYMEM_CHUNK_PERTURB() cymem_perturb ()
-#else
-#define CYMEM_CHUNK_PERTURB() G_STMT_START { } G_STMT_END
-#endif
 
 guintptr *cymem_chunk_registry[CYMEM_REGISTRY_ROOT_SIZE];
 
@@ -547,7 +541,7 @@ cymem_chunk_free_lent (gpointer mem)
   owner->borrowers++;
   cymem_lock_release (&lent_lock);
 
-  CYMEM_CHUNK_PERTURB ();
+  CYMEM_PERTURB ();
   cymem_lock_acquire (owner->lock);
   empty = cymem_heap_put (owner, chunk, cymem_chunk_slot_of (chunk, mem));
   cymem_lock_release (owner->lock);

@@ -39,6 +39,17 @@
 
 G_BEGIN_DECLS
 
+/* Schedule perturbation for the stress tests (here since every layer that
+ * locks uses it): with -Dperturb=true and CYMEM_PERTURB=1 in the
+ * environment, every transition point of the protocol may yield or sleep
+ * briefly. Compiled out otherwise. */
+#ifdef CYMEM_ENABLE_PERTURB
+void cymem_perturb (void);
+#define CYMEM_PERTURB() cymem_perturb ()
+#else
+#define CYMEM_PERTURB() G_STMT_START { } G_STMT_END
+#endif
+
 #ifdef __linux__
 
 typedef struct

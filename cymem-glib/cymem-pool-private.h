@@ -77,16 +77,6 @@ typedef enum
   CYMEM_POOL_STATUS_BUSY,           /* see cymem_pool_add_debtor_locked() */
 } CymemPoolStatus;
 
-/* Schedule perturbation for the stress tests: with -Dperturb=true and
- * CYMEM_PERTURB=1 in the environment, every transition point of the
- * protocol may yield or sleep briefly. Compiled out otherwise. */
-#ifdef CYMEM_ENABLE_PERTURB
-void cymem_perturb (void);
-#define CYMEM_PERTURB() cymem_perturb ()
-#else
-#define CYMEM_PERTURB() G_STMT_START { } G_STMT_END
-#endif
-
 /* A quark made on first use, race-free: G_DEFINE_QUARK's lazy plain
  * store is a data race between threads that make it at once. */
 static inline GQuark
