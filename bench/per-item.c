@@ -8,7 +8,12 @@
  * g_malloc0 and freed by g_object_set_data_full. One mode per process, so
  * that resident memory is the mode's own:
  *
- *   per-item MODE [N]     MODE: qdata | pool | big | shrink
+ *   per-item MODE [N]     MODE: qdata | pool | floor | big | shrink
+ *
+ * "floor" is the least any pool that is a GObject could cost: a final
+ * GObject with one property and no other code, holding the block (freed in
+ * its finalize), attached as the pool is (qdata). It is what the pool
+ * mode's overhead is measured against.
  *
  * "big" is one pool of N 64-byte blocks instead, for the memory left after
  * it dies, before and after cymem_trim(); "shrink" the same pool with all
@@ -26,6 +31,51 @@
 
 #include <cymem-glib/cymem-glib.h>
 
+/* The floor: a GObject that holds one block, and does nothing else. */
+#define BENCH_TYPE_HOLDER (bench_holder_get_type ())
+G_DECLARE_FINAL_TYPE (BenchHolder, bench_holder, BENCH, HOLDER, GObject)
+
+struct _BenchHolder
+{
+  GObject  parent_instance;
+  gpointer block;
+};
+
+G_DEFINE_FINAL_TYPE (BenchHolder, bench_holder, G_TYPE_OBJECT)
+
+static void
+bench_holder_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  g_value_set_pointer (value, BENCH_HOLDER (object)->block);
+}
+
+static void
+bench_holder_finalize (GObject *object)
+{
+  g_free (((BenchHolder *) object)->block);
+  G_OBJECT_CLASS (bench_holder_parent_class)->finalize (object);
+}
+
+static void
+bench_holder_class_init (BenchHolderClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = bench_holder_get_property;
+  object_class->finalize = bench_holder_finalize;
+  /* Like the pool's: a class with properties costs GObject more. */
+  g_object_class_install_property (object_class, 1,
+    g_param_spec_pointer ("block", NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+}
+
+static void
+bench_holder_init (BenchHolder *self)
+{
+}
+
 static gsize
 resident_bytes (void)
 {
@@ -42,7 +92,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  gboolean pool_mode;
+  gboolean pool_mode, floor_mode;
   guint n = argc > 2 ? (guint) atoi (argv[2]) : 100000;
   GObject **items;
   gsize rss_start, rss_alive, rss_after;
@@ -97,17 +147,20 @@ main (int   argc,
       g_object_unref (pool);
       return 0;
     }
-  if (argc < 2 || (strcmp (argv[1], "qdata") != 0 && strcmp (argv[1], "pool") != 0))
+  if (argc < 2 || (strcmp (argv[1], "qdata") != 0 && strcmp (argv[1], "pool") != 0 &&
+                    strcmp (argv[1], "floor") != 0))
     {
-      fprintf (stderr, "usage: %s qdata|pool|big|shrink [N]\n", argv[0]);
+      fprintf (stderr, "usage: %s qdata|pool|floor|big|shrink [N]\n", argv[0]);
       return 2;
     }
   pool_mode = strcmp (argv[1], "pool") == 0;
+  floor_mode = strcmp (argv[1], "floor") == 0;
   items = g_new (GObject *, n);
 
   /* Warm up the type system and the allocator's arenas. */
   g_object_unref (g_object_new (G_TYPE_OBJECT, NULL));
   g_object_unref (cymem_pool_new ());
+  g_object_unref (g_object_new (BENCH_TYPE_HOLDER, NULL));
   malloc_trim (0);
   rss_start = resident_bytes ();
 
@@ -119,6 +172,13 @@ main (int   argc,
 
       if (pool_mode)
         data = cymem_pool_alloc (cymem_pool_ensure_for_object (item), 1, 64);
+      else if (floor_mode)
+        {
+          BenchHolder *holder = g_object_new (BENCH_TYPE_HOLDER, NULL);
+
+          data = holder->block = g_malloc0 (64);
+          g_object_set_data_full (item, "holder", holder, g_object_unref);
+        }
       else
         {
           data = g_malloc0 (64);

@@ -26,45 +26,77 @@ typedef struct
   guint       capacity;
 } CymemDebtors;
 
-struct _CymemPool
+/* What most pools never use, allocated on first need, so that a pool of one
+ * block (one per list item, say) stays small: see cymem_pool_extra(). Each
+ * field is guarded as it was in the pool itself (see below). */
+typedef struct
 {
-  GObject          parent_instance;
-
-  CymemLock        lock;       /* guards every field below but the allocator */
-  guint            n_small;    /* small blocks made with malloc() (atomic) */
-  CymemTable       table;      /* owned blocks: address -> requested size;
-                                * table.pins counts walks, copies and clears
-                                * in progress (see the protocol in cymem-pool.c) */
-  gsize            size;       /* sum of the requested sizes of the live blocks */
-  gsize            reserved;   /* bytes of blocks being allocated under a limit */
-  guint64          peak_size;
+  gsize            reserved;   /* @lock: bytes of blocks being allocated under a limit */
   guint64          limit;      /* 0: none; also read without the lock */
-  GArray          *cleanups;   /* CymemCleanup, run last-in-first-out; lazily created */
+  GArray          *cleanups;   /* @lock: CymemCleanup, run last-in-first-out */
   /* The links between pools, guarded by the process-wide tree lock in
    * cymem-pool-tree.c, not by @lock. None is a reference. */
   CymemPool       *parent;     /* the pool that made or first owned this one */
   GPtrArray       *children;   /* the pools this one is the parent of */
   GPtrArray       *holders;    /* every pool holding this one: owners through
                                 * own_object/new_child, and through attach */
-  CymemDebtors     debtors;    /* pools that took blocks from this one while it had
-                                * readers: pinned until its readers are gone */
-  CymemDebtors     passed_debtors; /* pools that took blocks from this one while it
-                                * owed memory to others: pinned until it owes none */
-  guint            debt_pins;  /* of table.pins, those held for other pools;
-                                * the rest are this pool's readers */
-  gint             finalizing; /* set when finalize starts: never ref the pool again */
-  gint             tree_limited; /* it or an ancestor has a limit; written under @lock
+  CymemDebtors     debtors;    /* @lock: pools that took blocks from this one while
+                                * it had readers: pinned until its readers are gone */
+  CymemDebtors     passed_debtors; /* @lock: pools that took blocks from this one
+                                * while it owed memory to others: pinned until it
+                                * owes none */
+  gchar           *name;       /* @lock */
+  gboolean         holds_attached; /* a pool was attached to this one (tree lock) */
+  CymemMallocFunc  malloc_func; /* NULL for the default allocator; set before */
+  CymemFreeFunc    free_func;   /* the pool is shared, never changed after */
+} CymemPoolExtra;
+
+struct _CymemPool
+{
+  GObject          parent_instance;
+
+  CymemLock        lock;       /* guards the fields below, as marked */
+  guint            n_small;    /* small blocks made with malloc() (atomic) */
+  guint            debt_pins;  /* @lock: of table.pins, those held for other
+                                * pools; the rest are this pool's readers */
+  gint8            finalizing; /* set when finalize starts: never ref the pool again */
+  gint8            tree_limited; /* it or an ancestor has a limit; written under @lock
                                   * and the tree lock, read without them too */
-  gchar           *name;       /* guarded by @lock */
+  CymemTable       table;      /* @lock: owned blocks: address -> requested size;
+                                * table.pins counts walks, copies and clears
+                                * in progress (see the protocol in cymem-pool.c).
+                                * table.heap holds the chunks for small blocks, made
+                                * once the pool has made CYMEM_HEAP_START of them
+                                * with malloc(): set once under @lock, read without
+                                * it (cymem_pool_heap()), freed at finalize */
+  gsize            size;       /* @lock: sum of the requested sizes of the live blocks */
+  guint64          peak_size;  /* @lock */
   GType            owner_type; /* the type of the first object it was attached to */
-
-  CymemHeap       *heap;       /* chunks for small blocks, made once the pool has made
-                                * CYMEM_HEAP_START of them with malloc(); set once
-                                * under @lock, read without it, freed at finalize */
-
-  CymemMallocFunc  malloc_func; /* NULL for the default allocator */
-  CymemFreeFunc    free_func;
+  CymemPoolExtra  *extra;      /* cymem_pool_extra(): &cymem_pool_no_extra until
+                                * first needed, then set once (atomic) */
 };
+
+/* The fields of a pool that has no CymemPoolExtra yet: all zero, read-only
+ * (a write through it faults rather than changing every pool). */
+extern const CymemPoolExtra cymem_pool_no_extra;
+
+/* The pool's rarely used fields, to read; never NULL. */
+G_ALWAYS_INLINE static inline CymemPoolExtra *
+cymem_pool_extra (CymemPool *self)
+{
+  return __atomic_load_n (&self->extra, __ATOMIC_ACQUIRE);
+}
+
+/* The same, to write: allocates them on first use (outside any pool lock:
+ * call it before taking one). */
+CymemPoolExtra *cymem_pool_extra_ensure (CymemPool *self);
+
+/* The pool's heap, or NULL; read without the lock. */
+G_ALWAYS_INLINE static inline CymemHeap *
+cymem_pool_heap (CymemPool *self)
+{
+  return __atomic_load_n (&self->table.heap, __ATOMIC_ACQUIRE);
+}
 
 typedef enum
 {

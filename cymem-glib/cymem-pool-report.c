@@ -25,9 +25,12 @@ cymem_pool_label (gpointer data)
   CymemPool *pool = data;
   gchar *label = labels[next++ % 2];
 
+  const gchar *name;
+
   cymem_lock_acquire (&pool->lock);
-  if (pool->name != NULL)
-    g_snprintf (label, LABEL_SIZE, "pool %p '%s'", data, pool->name);
+  name = cymem_pool_extra (pool)->name;
+  if (name != NULL)
+    g_snprintf (label, LABEL_SIZE, "pool %p '%s'", data, name);
   else
     g_snprintf (label, LABEL_SIZE, "pool %p", data);
   cymem_lock_release (&pool->lock);
@@ -47,7 +50,7 @@ append_figures (CymemPool *pool,
   n_blocks = cymem_table_count (&pool->table);
   size = pool->size;
   peak = pool->peak_size;
-  limit = pool->limit;
+  limit = cymem_pool_extra (pool)->limit;
   cymem_lock_release (&pool->lock);
 
   g_string_append_printf (out, "%u block%s, %" G_GSIZE_FORMAT " bytes, peak %"
@@ -65,6 +68,7 @@ cymem_pool_report_locked (CymemPool *pool,
                           guint      depth)
 {
   GType owner_type = __atomic_load_n (&pool->owner_type, __ATOMIC_RELAXED);
+  GPtrArray *children = cymem_pool_extra (pool)->children;
 
   for (guint i = 0; i < depth; i++)
     g_string_append (out, "  ");
@@ -73,14 +77,14 @@ cymem_pool_report_locked (CymemPool *pool,
     g_string_append_printf (out, " (attached to %s)", g_type_name (owner_type));
   g_string_append (out, ": ");
   append_figures (pool, out);
-  if (pool->children != NULL && pool->children->len > 0)
+  if (children != NULL && children->len > 0)
     g_string_append_printf (out, "; %" G_GUINT64_FORMAT " bytes in its subtree (%u child%s)",
-                            cymem_pool_total_size_locked (pool), pool->children->len,
-                            pool->children->len == 1 ? "" : "ren");
+                            cymem_pool_total_size_locked (pool), children->len,
+                            children->len == 1 ? "" : "ren");
   g_string_append_c (out, '\n');
 
-  for (guint i = 0; pool->children != NULL && i < pool->children->len; i++)
-    cymem_pool_report_locked (g_ptr_array_index (pool->children, i), out, depth + 1);
+  for (guint i = 0; children != NULL && i < children->len; i++)
+    cymem_pool_report_locked (g_ptr_array_index (children, i), out, depth + 1);
 }
 
 /**
@@ -145,7 +149,7 @@ report_leaks (void)
       g_hash_table_iter_init (&iter, live_pools);
       while (g_hash_table_iter_next (&iter, &pool, NULL))
         /* A child is in its parent's report. */
-        if (((CymemPool *) pool)->parent == NULL)
+        if (cymem_pool_extra (pool)->parent == NULL)
           {
             cymem_pool_report_locked (pool, out, 1);
             n_roots++;
@@ -220,15 +224,17 @@ void
 cymem_pool_set_name (CymemPool   *pool,
                      const gchar *name)
 {
+  CymemPoolExtra *extra;
   gchar *old;
   gboolean changed;
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
 
+  extra = cymem_pool_extra_ensure (pool);
   cymem_lock_acquire (&pool->lock);
-  changed = g_strcmp0 (pool->name, name) != 0;
-  old = pool->name;
-  pool->name = changed ? g_strdup (name) : old;
+  changed = g_strcmp0 (extra->name, name) != 0;
+  old = extra->name;
+  extra->name = changed ? g_strdup (name) : old;
   cymem_lock_release (&pool->lock);
 
   if (changed)
@@ -257,7 +263,7 @@ cymem_pool_dup_name (CymemPool *pool)
   g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
 
   cymem_lock_acquire (&pool->lock);
-  name = g_strdup (pool->name);
+  name = g_strdup (cymem_pool_extra (pool)->name);
   cymem_lock_release (&pool->lock);
 
   return name;

@@ -29,7 +29,8 @@ cymem_pool_steal_internal (CymemPool *self,
   *n_bytes_out = 0;
 
   /* A block must go back to the allocator it came from. */
-  if (self->malloc_func != from->malloc_func || self->free_func != from->free_func)
+  if (cymem_pool_extra (self)->malloc_func != cymem_pool_extra (from)->malloc_func ||
+      cymem_pool_extra (self)->free_func != cymem_pool_extra (from)->free_func)
     return CYMEM_POOL_STATUS_DIFFERENT_ALLOCATORS;
 
   if (self == from)
@@ -101,8 +102,8 @@ cymem_pool_steal_internal (CymemPool *self,
             cymem_table_maybe_shrink (&from->table);  /* as a free would */
           from->size -= n_bytes;
           /* The block stays in its chunk, now lent out (or back home). */
-          if (self->malloc_func == NULL && cymem_chunk_contains (mem))
-            cymem_chunk_note_steal (mem, from->heap, self->heap);
+          if (cymem_pool_extra (self)->malloc_func == NULL && cymem_chunk_contains (mem))
+            cymem_chunk_note_steal (mem, from->table.heap, self->table.heap);
           cymem_table_insert (&self->table, mem, n_bytes);
           self->size += n_bytes;
           cymem_pool_note_growth_locked (self);
@@ -217,7 +218,9 @@ static void
 update_limited_locked (CymemPool *pool,
                        gboolean   inherited)
 {
-  gboolean limited = inherited || __atomic_load_n (&pool->limit, __ATOMIC_RELAXED) != 0;
+  CymemPoolExtra *extra = cymem_pool_extra (pool);
+  GPtrArray *children = extra->children;
+  gboolean limited = inherited || __atomic_load_n (&extra->limit, __ATOMIC_RELAXED) != 0;
 
   /* Under the pool's lock: a growth that read the flag clear before the
    * lock sees it set once it holds the lock, and takes the tree's path. */
@@ -225,23 +228,27 @@ update_limited_locked (CymemPool *pool,
   __atomic_store_n (&pool->tree_limited, limited, __ATOMIC_RELAXED);
   cymem_lock_release (&pool->lock);
 
-  for (guint i = 0; pool->children != NULL && i < pool->children->len; i++)
-    update_limited_locked (g_ptr_array_index (pool->children, i), limited);
+  for (guint i = 0; children != NULL && i < children->len; i++)
+    update_limited_locked (g_ptr_array_index (children, i), limited);
 }
 
 static gboolean
 parent_limited_locked (CymemPool *pool)
 {
-  return pool->parent != NULL && __atomic_load_n (&pool->parent->tree_limited, __ATOMIC_RELAXED);
+  CymemPool *parent = cymem_pool_extra (pool)->parent;
+
+  return parent != NULL && __atomic_load_n (&parent->tree_limited, __ATOMIC_RELAXED);
 }
 
 void
 cymem_pool_tree_set_limit (CymemPool *pool,
                            guint64    limit)
 {
+  CymemPoolExtra *extra = cymem_pool_extra_ensure (pool);
+
   cymem_lock_acquire (&tree_lock);
   cymem_lock_acquire (&pool->lock);
-  __atomic_store_n (&pool->limit, limit, __ATOMIC_RELAXED);
+  __atomic_store_n (&extra->limit, limit, __ATOMIC_RELAXED);
   cymem_lock_release (&pool->lock);
   update_limited_locked (pool, parent_limited_locked (pool));
   cymem_lock_release (&tree_lock);
@@ -252,14 +259,15 @@ static guint64
 subtree_used_locked (CymemPool *pool,
                      gboolean   with_reserved)
 {
+  GPtrArray *children = cymem_pool_extra (pool)->children;
   guint64 used;
 
   cymem_lock_acquire (&pool->lock);
-  used = (guint64) pool->size + (with_reserved ? pool->reserved : 0);
+  used = (guint64) pool->size + (with_reserved ? cymem_pool_extra (pool)->reserved : 0);
   cymem_lock_release (&pool->lock);
 
-  for (guint i = 0; pool->children != NULL && i < pool->children->len; i++)
-    used += subtree_used_locked (g_ptr_array_index (pool->children, i), with_reserved);
+  for (guint i = 0; children != NULL && i < children->len; i++)
+    used += subtree_used_locked (g_ptr_array_index (children, i), with_reserved);
   return used;
 }
 
@@ -267,7 +275,7 @@ static gboolean
 is_descendant_or_self_locked (CymemPool *pool,
                               CymemPool *ancestor)
 {
-  for (CymemPool *p = pool; p != NULL; p = p->parent)
+  for (CymemPool *p = pool; p != NULL; p = cymem_pool_extra (p)->parent)
     if (p == ancestor)
       return TRUE;
   return FALSE;
@@ -279,9 +287,9 @@ cymem_pool_tree_fits (CymemPool *pool,
                       gsize      reserved,
                       CymemPool *from)
 {
-  for (CymemPool *a = pool; a != NULL; a = a->parent)
+  for (CymemPool *a = pool; a != NULL; a = cymem_pool_extra (a)->parent)
     {
-      guint64 limit = __atomic_load_n (&a->limit, __ATOMIC_RELAXED);
+      guint64 limit = __atomic_load_n (&cymem_pool_extra (a)->limit, __ATOMIC_RELAXED);
       guint64 used;
 
       /* A block moving within @a's subtree does not change its total. */
@@ -300,10 +308,12 @@ static gboolean
 held_by_locked (CymemPool *pool,
                 CymemPool *holder)
 {
+  GPtrArray *holders = cymem_pool_extra (pool)->holders;
+
   if (pool == holder)
     return TRUE;
-  for (guint i = 0; pool->holders != NULL && i < pool->holders->len; i++)
-    if (held_by_locked (g_ptr_array_index (pool->holders, i), holder))
+  for (guint i = 0; holders != NULL && i < holders->len; i++)
+    if (held_by_locked (g_ptr_array_index (holders, i), holder))
       return TRUE;
   return FALSE;
 }
@@ -317,11 +327,11 @@ link_release (gpointer data)
   CymemPool *child = link->child;
 
   cymem_lock_acquire (&tree_lock);
-  links_remove (child->holders, link->holder);
-  if (child->parent == link->holder)
+  links_remove (cymem_pool_extra (child)->holders, link->holder);
+  if (cymem_pool_extra (child)->parent == link->holder)
     {
-      child->parent = NULL;
-      links_remove (link->holder->children, child);
+      cymem_pool_extra (child)->parent = NULL;
+      links_remove (cymem_pool_extra (link->holder)->children, child);
       update_limited_locked (child, FALSE);
     }
   cymem_lock_release (&tree_lock);
@@ -352,11 +362,11 @@ cymem_pool_link_child (CymemPool *holder,
   link = g_new (PoolLink, 1);
   link->holder = holder;
   link->child = child;
-  links_add (&child->holders, holder);
-  if (child->parent == NULL)
+  links_add (&cymem_pool_extra_ensure (child)->holders, holder);
+  if (cymem_pool_extra (child)->parent == NULL)
     {
-      child->parent = holder;
-      links_add (&holder->children, child);
+      cymem_pool_extra (child)->parent = holder;
+      links_add (&cymem_pool_extra_ensure (holder)->children, child);
       update_limited_locked (child, __atomic_load_n (&holder->tree_limited, __ATOMIC_RELAXED));
     }
   cymem_pool_own (holder, link, link_release);
@@ -372,12 +382,16 @@ cymem_pool_link_owner (CymemPool *pool,
 {
   CymemPoolLinkStatus status = CYMEM_POOL_LINK_OK;
 
+  CymemPoolExtra *owner_extra = cymem_pool_extra_ensure (owner);
+
   cymem_lock_acquire (&tree_lock);
+  /* Set first: the owner's finalize looks for an attached pool only then. */
+  owner_extra->holds_attached = TRUE;
   if (held_by_locked (owner, pool))
     status = CYMEM_POOL_LINK_CYCLE;
   else if (g_object_replace_qdata (G_OBJECT (owner), quark, NULL, g_object_ref (pool),
                                    g_object_unref, NULL))
-    links_add (&pool->holders, owner);
+    links_add (&cymem_pool_extra_ensure (pool)->holders, owner);
   else
     {
       g_object_unref (pool);
@@ -393,7 +407,7 @@ cymem_pool_unlink_owner (CymemPool *pool,
                          CymemPool *owner)
 {
   cymem_lock_acquire (&tree_lock);
-  links_remove (pool->holders, owner);
+  links_remove (cymem_pool_extra (pool)->holders, owner);
   cymem_lock_release (&tree_lock);
 }
 
@@ -401,11 +415,11 @@ void
 cymem_pool_tree_finalize (CymemPool *pool)
 {
   /* Nobody links a pool with no references left: most never had links. */
-  if (pool->children == NULL && pool->holders == NULL)
+  if (cymem_pool_extra (pool)->children == NULL && cymem_pool_extra (pool)->holders == NULL)
     return;
   cymem_lock_acquire (&tree_lock);
-  g_clear_pointer (&pool->children, g_ptr_array_unref);
-  g_clear_pointer (&pool->holders, g_ptr_array_unref);
+  g_clear_pointer (&cymem_pool_extra (pool)->children, g_ptr_array_unref);
+  g_clear_pointer (&cymem_pool_extra (pool)->holders, g_ptr_array_unref);
   cymem_lock_release (&tree_lock);
 }
 
@@ -431,8 +445,13 @@ cymem_pool_new_child (CymemPool *parent)
   g_return_val_if_fail (CYMEM_IS_POOL (parent), NULL);
 
   child = g_object_new (CYMEM_TYPE_POOL, NULL);
-  child->malloc_func = parent->malloc_func;
-  child->free_func = parent->free_func;
+  if (cymem_pool_extra (parent)->malloc_func != NULL)
+    {
+      CymemPoolExtra *extra = cymem_pool_extra_ensure (child);
+
+      extra->malloc_func = cymem_pool_extra (parent)->malloc_func;
+      extra->free_func = cymem_pool_extra (parent)->free_func;
+    }
 
   /* The parent takes over our reference; a new pool cannot form a cycle. */
   cymem_pool_link_child (parent, child);
@@ -459,6 +478,7 @@ cymem_pool_disown_object (CymemPool *pool,
 {
   GDestroyNotify destroy = NULL;
   gpointer data = NULL;
+  GArray *cleanups;
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
   g_return_if_fail (G_IS_OBJECT (object));
@@ -466,16 +486,17 @@ cymem_pool_disown_object (CymemPool *pool,
   /* Cleanups still pending in a clear or finalize are in the array too:
    * they are popped one at a time. */
   cymem_lock_acquire (&pool->lock);
-  for (guint i = pool->cleanups != NULL ? pool->cleanups->len : 0; i > 0; i--)
+  cleanups = cymem_pool_extra (pool)->cleanups;
+  for (guint i = cleanups != NULL ? cleanups->len : 0; i > 0; i--)
     {
-      CymemCleanup *cleanup = &g_array_index (pool->cleanups, CymemCleanup, i - 1);
+      CymemCleanup *cleanup = &g_array_index (cleanups, CymemCleanup, i - 1);
 
       if ((cleanup->data == object && cleanup->destroy == g_object_unref) ||
           cymem_pool_cleanup_is_link (cleanup, object))
         {
           destroy = cleanup->destroy;
           data = cleanup->data;
-          g_array_remove_index (pool->cleanups, i - 1);
+          g_array_remove_index (cleanups, i - 1);
           break;
         }
     }
@@ -516,7 +537,7 @@ cymem_pool_get_parent (CymemPool *pool)
   g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
 
   cymem_lock_acquire (&tree_lock);
-  parent = pool->parent;
+  parent = cymem_pool_extra (pool)->parent;
   cymem_lock_release (&tree_lock);
 
   return parent;
@@ -546,7 +567,7 @@ cymem_pool_is_ancestor (CymemPool *pool,
   g_return_val_if_fail (CYMEM_IS_POOL (ancestor), FALSE);
 
   cymem_lock_acquire (&tree_lock);
-  for (CymemPool *p = pool->parent; p != NULL && !found; p = p->parent)
+  for (CymemPool *p = cymem_pool_extra (pool)->parent; p != NULL && !found; p = cymem_pool_extra (p)->parent)
     found = p == ancestor;
   cymem_lock_release (&tree_lock);
 
@@ -570,14 +591,15 @@ cymem_pool_is_ancestor (CymemPool *pool,
 GPtrArray *
 cymem_pool_list_children (CymemPool *pool)
 {
-  GPtrArray *children;
+  GPtrArray *children, *own;
 
   g_return_val_if_fail (CYMEM_IS_POOL (pool), NULL);
 
   children = g_ptr_array_new ();
   cymem_lock_acquire (&tree_lock);
-  for (guint i = 0; pool->children != NULL && i < pool->children->len; i++)
-    g_ptr_array_add (children, g_ptr_array_index (pool->children, i));
+  own = cymem_pool_extra (pool)->children;
+  for (guint i = 0; own != NULL && i < own->len; i++)
+    g_ptr_array_add (children, g_ptr_array_index (own, i));
   cymem_lock_release (&tree_lock);
 
   return children;

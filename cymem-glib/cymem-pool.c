@@ -120,7 +120,7 @@ static G_GNUC_NO_INLINE gpointer
 pool_chunk_carve (CymemPool *self,
                   gsize      n_bytes)
 {
-  CymemHeap *heap = __atomic_load_n (&self->heap, __ATOMIC_ACQUIRE), *new_heap = NULL;
+  CymemHeap *heap = cymem_pool_heap (self), *new_heap = NULL;
   CymemChunk *chunk;
   guint slot = 0;
   gpointer mem;
@@ -154,14 +154,15 @@ pool_chunk_carve (CymemPool *self,
     }
 
   cymem_lock_acquire (&self->lock);
-  if (self->heap == NULL)
+  heap = self->table.heap;
+  if (heap == NULL)
     {
-      __atomic_store_n (&self->heap, new_heap, __ATOMIC_RELEASE);
-      self->table.heap = new_heap;
+      heap = new_heap;
+      __atomic_store_n (&self->table.heap, heap, __ATOMIC_RELEASE);
       new_heap = NULL;
     }
-  cymem_heap_add (self->heap, chunk);
-  mem = cymem_heap_carve (self->heap, n_bytes, &chunk, &slot);
+  cymem_heap_add (heap, chunk);
+  mem = cymem_heap_carve (heap, n_bytes, &chunk, &slot);
   /* No entry yet: a lookup of the block before it is recorded finds none. */
   chunk->entry_of[slot] = G_MAXUINT32;
   cymem_lock_release (&self->lock);
@@ -177,7 +178,7 @@ pool_block_new (CymemPool *self,
 {
   gpointer mem;
 
-  if (self->malloc_func == NULL)
+  if (cymem_pool_extra (self)->malloc_func == NULL)
     {
       if (n_bytes <= CYMEM_HEAP_MAX)
         {
@@ -199,7 +200,7 @@ pool_block_new (CymemPool *self,
   else
     {
       /* g_malloc (0) returns NULL, which would read as a failure. */
-      mem = self->malloc_func (MAX (n_bytes, 1));
+      mem = cymem_pool_extra (self)->malloc_func (MAX (n_bytes, 1));
     }
 
   if (mem != NULL)
@@ -214,7 +215,7 @@ static G_GNUC_NO_INLINE void
 pool_chunk_free (CymemPool *self,
                  gpointer   mem)
 {
-  CymemHeap *heap = __atomic_load_n (&self->heap, __ATOMIC_ACQUIRE);
+  CymemHeap *heap = cymem_pool_heap (self);
   CymemChunk *empty;
 
   if (!cymem_heap_owns_chunk_of (heap, mem))
@@ -236,8 +237,10 @@ pool_block_free (gpointer mem,
 {
   CymemPool *self = user_data;
 
-  if (self->free_func != NULL)
-    self->free_func (mem);
+  CymemFreeFunc free_func = cymem_pool_extra (self)->free_func;
+
+  if (free_func != NULL)
+    free_func (mem);
   /* A block past the largest class was never carved (some callers pass 0:
    * those ask the registry). */
   else if (n_bytes <= CYMEM_HEAP_MAX && cymem_chunk_contains (mem))
@@ -374,10 +377,11 @@ cymem_pool_add_debtor_locked (CymemPool *self,
    * pool. A block that comes back to the pool being walked, as a steal
    * back and forth does, is kept by that pool's own pins. */
   if (owes && debtor->table.pins == 0 &&
-      debtor->debtors.len == 0 && debtor->passed_debtors.len == 0)
-    debtors = &self->passed_debtors;
+      cymem_pool_extra (debtor)->debtors.len == 0 &&
+      cymem_pool_extra (debtor)->passed_debtors.len == 0)
+    debtors = &cymem_pool_extra_ensure (self)->passed_debtors;
   else if (readers)
-    debtors = &self->debtors;
+    debtors = &cymem_pool_extra_ensure (self)->debtors;
   else
     return CYMEM_POOL_STATUS_OK;
   if (!debtors_push (debtors, debtor))
@@ -395,20 +399,21 @@ pool_take_debtors_locked (CymemPool    *self,
                           CymemDebtors *passed_paid)
 {
   static const CymemDebtors none = { NULL, 0, 0 };
+  CymemPoolExtra *extra = cymem_pool_extra (self);
 
   *readers_paid = none;
   *passed_paid = none;
-  if (G_LIKELY (self->debtors.len == 0 && self->passed_debtors.len == 0))
+  if (G_LIKELY (extra->debtors.len == 0 && extra->passed_debtors.len == 0))
     return;
-  if (self->debtors.len > 0 && !cymem_pool_has_readers_locked (self))
+  if (extra->debtors.len > 0 && !cymem_pool_has_readers_locked (self))
     {
-      *readers_paid = self->debtors;
-      self->debtors = none;
+      *readers_paid = extra->debtors;
+      extra->debtors = none;
     }
-  if (self->passed_debtors.len > 0 && self->table.pins == 0)
+  if (extra->passed_debtors.len > 0 && self->table.pins == 0)
     {
-      *passed_paid = self->passed_debtors;
-      self->passed_debtors = none;
+      *passed_paid = extra->passed_debtors;
+      extra->passed_debtors = none;
     }
 }
 
@@ -456,19 +461,21 @@ pool_release_all (CymemPool *self,
   ReleaseFrame frame = { self, releasing, 0 };
   CymemTable blocks = CYMEM_TABLE_INIT;
   CymemDebtors readers_paid, passed_paid;
+  GArray *cleanups;
 
   releasing = &frame;
 
   cymem_lock_acquire (&self->lock);
   self->table.pins++;
-  frame.budget = self->cleanups != NULL ? self->cleanups->len : 0;
-  while (self->cleanups != NULL && self->cleanups->len > 0 &&
+  /* Set once, under the lock: a cleanup may add the array, never drop it. */
+  cleanups = cymem_pool_extra (self)->cleanups;
+  frame.budget = cleanups != NULL ? cleanups->len : 0;
+  while ((cleanups = cymem_pool_extra (self)->cleanups) != NULL && cleanups->len > 0 &&
          (finalizing || frame.budget > 0))
     {
-      CymemCleanup cleanup = g_array_index (self->cleanups, CymemCleanup,
-                                            self->cleanups->len - 1);
+      CymemCleanup cleanup = g_array_index (cleanups, CymemCleanup, cleanups->len - 1);
 
-      g_array_set_size (self->cleanups, self->cleanups->len - 1);
+      g_array_set_size (cleanups, cleanups->len - 1);
       if (frame.budget > 0)
         frame.budget--;
       cymem_lock_release (&self->lock);
@@ -507,6 +514,40 @@ pool_release_all (CymemPool *self,
   releasing = frame.outer;
 }
 
+const CymemPoolExtra cymem_pool_no_extra = { 0, };
+
+CymemPoolExtra *
+cymem_pool_extra_ensure (CymemPool *self)
+{
+  CymemPoolExtra *extra = cymem_pool_extra (self), *none = (CymemPoolExtra *) &cymem_pool_no_extra;
+
+  if (G_LIKELY (extra != none))
+    return extra;
+  extra = g_new0 (CymemPoolExtra, 1);
+  if (!__atomic_compare_exchange_n (&self->extra, &none, extra, FALSE,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    {
+      g_free (extra);  /* another thread set it first: @none is theirs now */
+      extra = none;
+    }
+  return extra;
+}
+
+static void
+pool_extra_free (CymemPool *self)
+{
+  CymemPoolExtra *extra = self->extra;
+
+  if (extra == &cymem_pool_no_extra)
+    return;
+  g_clear_pointer (&extra->cleanups, g_array_unref);
+  g_free (extra->debtors.pools);
+  g_free (extra->passed_debtors.pools);
+  g_free (extra->name);
+  g_free (extra);
+  self->extra = (CymemPoolExtra *) &cymem_pool_no_extra;
+}
+
 static void
 cymem_pool_finalize (GObject *object)
 {
@@ -518,22 +559,31 @@ cymem_pool_finalize (GObject *object)
   /* From here on the cleanups may call any function on the pool, which
    * then works on it without taking references. */
   __atomic_store_n (&self->finalizing, TRUE, __ATOMIC_RELAXED);
-  pool_release_all (self, TRUE);
+  if (cymem_pool_extra (self) == &cymem_pool_no_extra && self->table.heap == NULL &&
+      self->table.pins == 0)
+    {
+      /* The common small pool: no cleanup, debt, custom allocator or chunk
+       * (whose borrowers would take the lock), so no code but free() can
+       * run meanwhile, on this thread or another. */
+      cymem_table_drain (&self->table, pool_block_free, NULL, self);
+      self->size = 0;
+    }
+  else
+    pool_release_all (self, TRUE);
   g_warn_if_fail (self->table.pins == 0);
-  g_clear_pointer (&self->cleanups, g_array_unref);
-  cymem_heap_destroy (self->heap);
-  self->heap = NULL;
+  cymem_heap_destroy (self->table.heap);
   self->table.heap = NULL;
 
   /* A pool attached to this one is no longer held by it once the qdata
    * goes, after this function. */
-  attached = g_object_get_qdata (object, cymem_pool_owner_quark ());
-  if (attached != NULL)
+  if (cymem_pool_extra (self)->holds_attached &&
+      (attached = g_object_get_qdata (object, cymem_pool_owner_quark ())) != NULL)
     cymem_pool_unlink_owner (attached, self);
   cymem_pool_tree_finalize (self);
-  g_free (self->name);
+  pool_extra_free (self);
 
-  G_OBJECT_CLASS (cymem_pool_parent_class)->finalize (object);
+  /* Not G_OBJECT_CLASS (): a checked cast, on every pool's finalize. */
+  ((GObjectClass *) cymem_pool_parent_class)->finalize (object);
 }
 
 static void
@@ -709,6 +759,7 @@ cymem_pool_class_init (CymemPoolClass *klass)
 static void
 cymem_pool_init (CymemPool *self)
 {
+  self->extra = (CymemPoolExtra *) &cymem_pool_no_extra;
   cymem_pool_debug_register (self);
 }
 
@@ -749,13 +800,15 @@ cymem_pool_new_with_allocator (CymemMallocFunc malloc_func,
                                CymemFreeFunc   free_func)
 {
   CymemPool *self;
+  CymemPoolExtra *extra;
 
   g_return_val_if_fail (malloc_func != NULL, NULL);
   g_return_val_if_fail (free_func != NULL, NULL);
 
   self = cymem_pool_new ();
-  self->malloc_func = malloc_func;
-  self->free_func = free_func;
+  extra = cymem_pool_extra_ensure (self);
+  extra->malloc_func = malloc_func;
+  extra->free_func = free_func;
 
   return self;
 }
@@ -768,6 +821,7 @@ pool_reserve (CymemPool *self,
               gsize      n_bytes)
 {
   CymemPoolStatus status = CYMEM_POOL_STATUS_OK;
+  CymemPoolExtra *extra = cymem_pool_extra_ensure (self);
 
   cymem_pool_tree_lock ();
   if (!cymem_pool_tree_fits (self, n_bytes, 0, NULL))
@@ -775,7 +829,7 @@ pool_reserve (CymemPool *self,
   else
     {
       cymem_lock_acquire (&self->lock);
-      self->reserved += n_bytes;
+      extra->reserved += n_bytes;
       cymem_lock_release (&self->lock);
     }
   cymem_pool_tree_unlock ();
@@ -788,7 +842,7 @@ pool_unreserve (CymemPool *self,
                 gsize      n_bytes)
 {
   cymem_lock_acquire (&self->lock);
-  self->reserved -= n_bytes;
+  cymem_pool_extra (self)->reserved -= n_bytes;  /* reserved: it exists */
   cymem_lock_release (&self->lock);
 }
 
@@ -853,7 +907,8 @@ pool_record_limited (CymemPool *self,
   cymem_pool_tree_lock ();
   fits = cymem_pool_tree_fits (self, n_bytes, reserved, NULL);
   cymem_lock_acquire (&self->lock);
-  self->reserved -= reserved;
+  if (reserved > 0)
+    cymem_pool_extra (self)->reserved -= reserved;
   if (!fits)
     status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
   else if (!cymem_table_insert (&self->table, mem, n_bytes))
@@ -885,7 +940,8 @@ pool_record (CymemPool *self,
       cymem_lock_release (&self->lock);
       return pool_record_limited (self, mem, n_bytes, reserved);
     }
-  self->reserved -= reserved;
+  if (reserved > 0)
+    cymem_pool_extra (self)->reserved -= reserved;
   if (G_UNLIKELY (!cymem_table_insert (&self->table, mem, n_bytes)))
     return pool_record_failed (self, mem, CYMEM_POOL_STATUS_NO_MEMORY);
   self->size += n_bytes;
@@ -929,7 +985,7 @@ pool_alloc (CymemPool *self,
   /* A pool with chunks carves, zeroes and records a small block in one
    * locked section: zeroing at most CYMEM_HEAP_MAX bytes is short, and the
    * block is complete before the table shows it. */
-  if (n_bytes <= CYMEM_HEAP_MAX && __atomic_load_n (&self->heap, __ATOMIC_RELAXED) != NULL)
+  if (n_bytes <= CYMEM_HEAP_MAX && __atomic_load_n (&self->table.heap, __ATOMIC_RELAXED) != NULL)
     {
       CymemChunk *chunk;
       guint slot;
@@ -937,7 +993,7 @@ pool_alloc (CymemPool *self,
       CYMEM_PERTURB ();
       cymem_lock_acquire (&self->lock);
       if (G_LIKELY (!__atomic_load_n (&self->tree_limited, __ATOMIC_RELAXED)) &&
-          (mem = cymem_heap_carve (self->heap, n_bytes, &chunk, &slot)) != NULL)
+          (mem = cymem_heap_carve (self->table.heap, n_bytes, &chunk, &slot)) != NULL)
         {
           cymem_chunk_zero (mem, n_bytes);
           if (G_LIKELY (cymem_table_insert_carved (&self->table, mem, n_bytes, chunk, slot)))
@@ -1121,7 +1177,8 @@ again:
    * the block cannot have grown since it was checked. */
   if (limited && n_bytes > old_bytes)
     grow = n_bytes - old_bytes;
-  self->reserved += grow;
+  if (grow > 0)
+    cymem_pool_extra (self)->reserved += grow;
   self->table.pins++;
   cymem_lock_release (&self->lock);
   if (limited)
@@ -1150,7 +1207,8 @@ commit:
       limited = TRUE;
       goto commit;
     }
-  self->reserved -= grow;
+  if (grow > 0)
+    cymem_pool_extra (self)->reserved -= grow;
   if (new_mem == NULL)
     status = CYMEM_POOL_STATUS_NO_MEMORY;
   else if ((slot = cymem_table_find (&self->table, mem, NULL)) < 0)
@@ -1312,7 +1370,7 @@ pool_free (CymemPool *self,
       /* A slot of the pool's own chunks goes back under the lock. */
       if (carved_slot >= 0)
         {
-          empty = cymem_heap_free (self->heap, mem, (guint) carved_slot);
+          empty = cymem_heap_free (self->table.heap, mem, (guint) carved_slot);
           mem = NULL;
         }
     }
@@ -1495,7 +1553,7 @@ cymem_pool_get_limit (CymemPool *pool)
 {
   g_return_val_if_fail (CYMEM_IS_POOL (pool), 0);
 
-  return __atomic_load_n (&pool->limit, __ATOMIC_RELAXED);
+  return __atomic_load_n (&cymem_pool_extra (pool)->limit, __ATOMIC_RELAXED);
 }
 
 /**
@@ -1516,7 +1574,7 @@ cymem_pool_set_limit (CymemPool *pool,
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
 
-  old = __atomic_load_n (&pool->limit, __ATOMIC_RELAXED);
+  old = __atomic_load_n (&cymem_pool_extra (pool)->limit, __ATOMIC_RELAXED);
   cymem_pool_tree_set_limit (pool, limit);
 
   if (old != limit)
@@ -1691,15 +1749,17 @@ cymem_pool_own (CymemPool      *pool,
                 GDestroyNotify  destroy)
 {
   CymemCleanup cleanup = { data, destroy };
+  CymemPoolExtra *extra;
   ReleaseFrame *frame;
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
   g_return_if_fail (destroy != NULL);
 
+  extra = cymem_pool_extra_ensure (pool);
   cymem_lock_acquire (&pool->lock);
-  if (pool->cleanups == NULL)
-    pool->cleanups = g_array_new (FALSE, FALSE, sizeof (CymemCleanup));
-  g_array_append_val (pool->cleanups, cleanup);
+  if (extra->cleanups == NULL)
+    extra->cleanups = g_array_new (FALSE, FALSE, sizeof (CymemCleanup));
+  g_array_append_val (extra->cleanups, cleanup);
   cymem_lock_release (&pool->lock);
 
   /* Registered by a cleanup of a clear of this pool on this thread: that
@@ -1731,18 +1791,21 @@ cymem_pool_disown (CymemPool *pool,
                    gpointer   data)
 {
   gboolean found = FALSE;
+  GArray *cleanups;
 
   g_return_if_fail (CYMEM_IS_POOL (pool));
 
   /* Cleanups still pending in a clear or finalize are in the array too. */
   cymem_lock_acquire (&pool->lock);
-  for (guint i = pool->cleanups != NULL ? pool->cleanups->len : 0; i > 0 && !found; i--)
+  cleanups = cymem_pool_extra (pool)->cleanups;
+
+  for (guint i = cleanups != NULL ? cleanups->len : 0; i > 0 && !found; i--)
     {
-      CymemCleanup *cleanup = &g_array_index (pool->cleanups, CymemCleanup, i - 1);
+      CymemCleanup *cleanup = &g_array_index (cleanups, CymemCleanup, i - 1);
 
       if (cleanup->data == data && !cymem_pool_cleanup_is_link (cleanup, data))
         {
-          g_array_remove_index (pool->cleanups, i - 1);
+          g_array_remove_index (cleanups, i - 1);
           found = TRUE;
         }
     }
@@ -1951,7 +2014,7 @@ cymem_pool_ensure_for_object (GObject *owner)
 
   g_return_val_if_fail (G_IS_OBJECT (owner), NULL);
 
-  pool = cymem_pool_get_for_object (owner);
+  pool = g_object_get_qdata (owner, cymem_pool_owner_quark ());
   if (pool != NULL)
     return pool;
 

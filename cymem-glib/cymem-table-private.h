@@ -66,13 +66,12 @@ typedef struct
   guint            n_dead;
   guint            pins;        /* while nonzero: kill, do not remove; no compaction */
   guint            entries_capacity;
+  guint            n_indexed;   /* live entries in the index (the others are carved) */
 
   guint32         *slots;       /* entry index + 1, or 0 for empty */
-  gsize            slots_mask;  /* number of slots - 1 */
   guint            slots_shift; /* 64 - log2 (number of slots) */
   guint            max_live;    /* entries the index takes before it must
                                  * grow (half its slots); 0 if none */
-  guint            n_indexed;   /* live entries in the index (the others are carved) */
   CymemHeap       *heap;        /* the pool's heap, whose blocks are carved; or NULL */
   CymemTableEntry  small[CYMEM_TABLE_SMALL];  /* the entries while @entries is NULL */
 } CymemTable;
@@ -87,7 +86,7 @@ typedef void (*CymemTableFunc) (gpointer mem,
                                 gsize    n_bytes,
                                 gpointer user_data);
 
-#define CYMEM_TABLE_INIT { NULL, 0, 0, 0, 0, 0, NULL, 0, 64, 0, 0, NULL, { { NULL, 0 } } }
+#define CYMEM_TABLE_INIT { NULL, 0, 0, 0, 0, 0, 0, NULL, 64, 0, NULL, { { NULL, 0 } } }
 
 /* Slow paths, in cymem-table.c. */
 gboolean cymem_table_insert_slow (CymemTable    *table,
@@ -132,6 +131,14 @@ cymem_table_home (const CymemTable *table,
 {
   return (gsize) (((guint64) (guintptr) mem * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15))
                   >> table->slots_shift);
+}
+
+/* The number of slots of the index, less one: derived rather than stored,
+ * to keep a pool of one block small. */
+G_ALWAYS_INLINE static inline gsize
+cymem_table_slots_mask (const CymemTable *table)
+{
+  return (gsize) (G_MAXUINT64 >> table->slots_shift);
 }
 
 G_ALWAYS_INLINE static inline guint
@@ -230,7 +237,7 @@ cymem_table_find_slot (const CymemTable *table,
   if (G_UNLIKELY (table->slots == NULL))
     return cymem_table_find_linear (table, mem, n_bytes);
 
-  mask = table->slots_mask;
+  mask = cymem_table_slots_mask (table);
   for (i = cymem_table_home (table, mem); table->slots[i] != 0; i = (i + 1) & mask)
     {
       const CymemTableEntry *entry = &table->entries[table->slots[i] - 1];
@@ -331,7 +338,7 @@ cymem_table_insert (CymemTable *table,
   table->entries[entry].mem = mem;
   table->entries[entry].n_bytes = n_bytes;
 
-  mask = table->slots_mask;
+  mask = cymem_table_slots_mask (table);
   for (i = cymem_table_home (table, mem); table->slots[i] != 0; i = (i + 1) & mask)
     ;
   table->slots[i] = entry + 1;

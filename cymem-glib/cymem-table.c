@@ -230,7 +230,7 @@ array_resize (gpointer mem,
 static gsize
 slots_bytes (const CymemTable *table)
 {
-  return table->slots != NULL ? (table->slots_mask + 1) * sizeof (guint32) : 0;
+  return table->slots != NULL ? (cymem_table_slots_mask (table) + 1) * sizeof (guint32) : 0;
 }
 
 /* --- the index --- */
@@ -239,7 +239,7 @@ static void
 index_entry (CymemTable *table,
              guint       entry)
 {
-  gsize mask = table->slots_mask;
+  gsize mask = cymem_table_slots_mask (table);
   gsize i = cymem_table_home (table, table->entries[entry].mem);
 
   while (table->slots[i] != 0)
@@ -265,7 +265,7 @@ void
 cymem_table_unindex (CymemTable *table,
                      gsize       slot)
 {
-  gsize mask = table->slots_mask;
+  gsize mask = cymem_table_slots_mask (table);
   gsize i = slot, j = slot;
 
   for (;;)
@@ -315,7 +315,6 @@ rebuild_index (CymemTable *table,
     return FALSE;
   array_free (table->slots, slots_bytes (table));
   table->slots = slots;
-  table->slots_mask = n_slots - 1;
   table->slots_shift = shift;
   table->max_live = n_slots / 2;
   table->n_indexed = 0;
@@ -523,13 +522,16 @@ cymem_table_take (CymemTable *dest,
 {
   static const CymemTable empty = CYMEM_TABLE_INIT;
 
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (CymemTable, small) ==
+                   G_STRUCT_OFFSET (CymemTable, heap) + sizeof (CymemHeap *));
   g_assert (dest->entries == NULL && dest->slots == NULL);
 
   *dest = *src;
-  *src = empty;
-  /* The heap stays with the pool; @dest is only drained. */
-  src->heap = dest->heap;
   dest->heap = NULL;
+  /* Every field but the heap, which stays with the pool (and is read
+   * without its lock: it is never written here). */
+  memcpy (src, &empty, G_STRUCT_OFFSET (CymemTable, heap));
+  memcpy (src->small, empty.small, sizeof empty.small);
 }
 
 /* Calls @func on every entry, oldest first. */

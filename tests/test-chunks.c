@@ -33,7 +33,7 @@ count_chunks (CymemPool *pool)
   guint n = 0;
 
   cymem_lock_acquire (&pool->lock);
-  for (CymemChunk *chunk = pool->heap != NULL ? pool->heap->chunks : NULL; chunk != NULL;
+  for (CymemChunk *chunk = pool->table.heap != NULL ? pool->table.heap->chunks : NULL; chunk != NULL;
        chunk = chunk->next)
     n++;
   cymem_lock_release (&pool->lock);
@@ -302,7 +302,7 @@ test_chunks_custom_allocator (void)
   for (guint i = 0; i < 500; i++)
     g_assert_false (cymem_chunk_contains (cymem_pool_alloc (pool, 1, 64)));
   g_assert_cmpuint (custom_live, ==, 500);
-  g_assert_null (pool->heap);
+  g_assert_null (pool->table.heap);
   g_object_unref (pool);
   g_assert_cmpuint (custom_live, ==, 0);
 }
@@ -319,7 +319,7 @@ test_chunks_debug_malloc (void)
       pool = cymem_pool_new ();
       for (guint i = 0; i < 500; i++)
         g_assert_false (cymem_chunk_contains (cymem_pool_alloc (pool, 1, 64)));
-      g_assert_null (pool->heap);
+      g_assert_null (pool->table.heap);
       g_object_unref (pool);
       return;
     }
