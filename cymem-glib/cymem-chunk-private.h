@@ -229,6 +229,14 @@ gsize       cymem_chunk_cached_bytes (void);
 /* The gap kept after every block under a memory tool. */
 #define CYMEM_CHUNK_REDZONE 16
 
+#ifdef HAVE_VALGRIND
+/* Valgrind's requests, out of line: a request's arguments go through the
+ * stack, which the allocation fast paths otherwise do without. */
+void cymem_chunk_valgrind_alloc (gpointer mem,
+                                 gsize    n_bytes);
+void cymem_chunk_valgrind_free  (gpointer mem);
+#endif
+
 G_ALWAYS_INLINE static inline void
 cymem_chunk_annotate_alloc (CymemChunk *chunk,
                             gpointer    mem,
@@ -236,7 +244,7 @@ cymem_chunk_annotate_alloc (CymemChunk *chunk,
 {
 #ifdef HAVE_VALGRIND
   if (G_UNLIKELY (chunk->tool))
-    VALGRIND_MALLOCLIKE_BLOCK (mem, n_bytes, CYMEM_CHUNK_REDZONE, 0);
+    cymem_chunk_valgrind_alloc (mem, n_bytes);
 #endif
 #ifdef CYMEM_ASAN
   ASAN_UNPOISON_MEMORY_REGION (mem, n_bytes);
@@ -252,7 +260,7 @@ cymem_chunk_annotate_free (CymemChunk *chunk,
 {
 #ifdef HAVE_VALGRIND
   if (G_UNLIKELY (chunk->tool))
-    VALGRIND_FREELIKE_BLOCK (mem, CYMEM_CHUNK_REDZONE);
+    cymem_chunk_valgrind_free (mem);
 #endif
 #ifdef CYMEM_ASAN
   ASAN_POISON_MEMORY_REGION (mem, chunk->slot_size);
@@ -279,7 +287,24 @@ cymem_chunk_zero (guint8 *mem,
                   gsize   n_bytes)
 {
   if (n_bytes > 64)
-    memset (mem, 0, n_bytes);
+    {
+      /* Not memset(): a call would make the allocation fast paths save
+       * registers. The empty asm keeps the compiler from turning the loop
+       * back into one. */
+      gsize i = 0;
+
+      for (; i + 64 <= n_bytes; i += 64)
+        {
+          __builtin_memset (mem + i, 0, 64);
+          __asm__ ("" : : : "memory");
+        }
+      for (; i + 16 <= n_bytes; i += 16)
+        {
+          __builtin_memset (mem + i, 0, 16);
+          __asm__ ("" : : : "memory");
+        }
+      __builtin_memset (mem + n_bytes - 16, 0, 16);
+    }
   else if (n_bytes >= 16)
     {
       __builtin_memset (mem + n_bytes - 16, 0, 16);
@@ -300,26 +325,26 @@ cymem_chunk_zero (guint8 *mem,
           __builtin_memset (mem + n_bytes - 8, 0, 4);
         }
     }
-  else
-    for (gsize i = 0; i < n_bytes; i++)
-      mem[i] = 0;
+  else if (n_bytes > 0)
+    {
+      /* 1 to 3 bytes: the first, the last and the middle one. */
+      mem[0] = 0;
+      mem[n_bytes - 1] = 0;
+      mem[n_bytes / 2] = 0;
+    }
 }
 
 /* With the pool's lock held: a slot for @n_bytes, or NULL when no chunk of
  * the heap has one free (the pool then gets a chunk, lock dropped). The
  * block is not zeroed. Its chunk and slot go to *@chunk_out, *@slot_out. */
 G_ALWAYS_INLINE static inline gpointer
-cymem_heap_carve (CymemHeap   *heap,
-                  gsize        n_bytes,
-                  CymemChunk **chunk_out,
-                  guint       *slot_out)
+cymem_heap_carve_from (CymemHeap   *heap,
+                       CymemChunk  *chunk,
+                       CymemChunk **chunk_out,
+                       guint       *slot_out)
 {
-  CymemChunk *chunk = heap->avail[cymem_heap_class (n_bytes)];
   guint32 slot;
-  gpointer mem;
 
-  if (G_UNLIKELY (chunk == NULL))
-    return NULL;
   if (chunk->n_free > 0 && !(chunk->tool && chunk->n_bumped < chunk->n_slots))
     slot = chunk->free_slots[--chunk->n_free];
   else
@@ -332,11 +357,60 @@ cymem_heap_carve (CymemHeap   *heap,
         chunk->avail_next->avail_prev = NULL;
       chunk->avail_next = NULL;
     }
-  mem = (guint8 *) chunk + chunk->data + (gsize) slot * chunk->slot_size;
-  cymem_chunk_annotate_alloc (chunk, mem, n_bytes);
   *chunk_out = chunk;
   *slot_out = slot;
+  return (guint8 *) chunk + chunk->data + (gsize) slot * chunk->slot_size;
+}
+
+G_ALWAYS_INLINE static inline gpointer
+cymem_heap_carve (CymemHeap   *heap,
+                  gsize        n_bytes,
+                  CymemChunk **chunk_out,
+                  guint       *slot_out)
+{
+  CymemChunk *chunk = heap->avail[cymem_heap_class (n_bytes)];
+  gpointer mem;
+
+  if (G_UNLIKELY (chunk == NULL))
+    return NULL;
+  mem = cymem_heap_carve_from (heap, chunk, chunk_out, slot_out);
+  cymem_chunk_annotate_alloc (chunk, mem, n_bytes);
   return mem;
+}
+
+/* cymem_heap_carve() with no call at all: NULL, changing nothing, when it
+ * would need one (a chunk under a memory tool, or none with room). */
+G_ALWAYS_INLINE static inline gpointer
+cymem_heap_carve_quick (CymemHeap   *heap,
+                        gsize        n_bytes,
+                        CymemChunk **chunk_out,
+                        guint       *slot_out)
+{
+  CymemChunk *chunk = heap->avail[cymem_heap_class (n_bytes)];
+
+  if (G_UNLIKELY (chunk == NULL || chunk->tool))
+    return NULL;
+  return cymem_heap_carve_from (heap, chunk, chunk_out, slot_out);
+}
+
+/* Whether a slot can go back to @chunk, one of @heap's, with
+ * cymem_heap_put_quick(): cymem_heap_put() would find nothing to do but
+ * that (the chunk neither leaves the full ones nor is released). */
+G_ALWAYS_INLINE static inline gboolean
+cymem_heap_put_is_quick (const CymemHeap  *heap,
+                         const CymemChunk *chunk)
+{
+  return chunk->n_used != chunk->n_slots &&
+         (chunk->n_used > 1 ||
+          (heap->avail[chunk->klass] == chunk && chunk->avail_next == NULL));
+}
+
+G_ALWAYS_INLINE static inline void
+cymem_heap_put_quick (CymemChunk *chunk,
+                      guint       slot)
+{
+  chunk->free_slots[chunk->n_free++] = (guint16) slot;
+  chunk->n_used--;
 }
 
 /* With the pool's lock held: puts @slot back in @chunk, one of @heap's.
@@ -348,8 +422,7 @@ cymem_heap_put (CymemHeap  *heap,
 {
   gboolean was_full = chunk->n_used == chunk->n_slots;
 
-  chunk->free_slots[chunk->n_free++] = (guint16) slot;
-  chunk->n_used--;
+  cymem_heap_put_quick (chunk, slot);
   /* A chunk that was full goes back to the class's list, and an empty one
    * goes unless it is the last of its class with room (a pool that frees
    * and allocates one block in turn keeps it): both are rare. */

@@ -343,6 +343,21 @@ chunk_map (void)
 #endif
 }
 
+#ifdef HAVE_VALGRIND
+G_GNUC_NO_INLINE void
+cymem_chunk_valgrind_alloc (gpointer mem,
+                            gsize    n_bytes)
+{
+  VALGRIND_MALLOCLIKE_BLOCK (mem, n_bytes, CYMEM_CHUNK_REDZONE, 0);
+}
+
+G_GNUC_NO_INLINE void
+cymem_chunk_valgrind_free (gpointer mem)
+{
+  VALGRIND_FREELIKE_BLOCK (mem, CYMEM_CHUNK_REDZONE);
+}
+#endif
+
 CymemChunk *
 cymem_chunk_new (gsize n_bytes)
 {

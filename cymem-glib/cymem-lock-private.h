@@ -95,15 +95,23 @@ cymem_lock_try_acquire (CymemLock *lock)
                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-static inline void
-cymem_lock_release (CymemLock *lock)
+/* Releases the lock and returns TRUE if a sleeper must be woken, with
+ * cymem_lock_wake(): so that a fast path can make that call last. */
+static inline gboolean
+cymem_lock_release_no_wake (CymemLock *lock)
 {
   if (CYMEM_SINGLE_THREADED ())
     {
       __atomic_store_n (&lock->state, 0, __ATOMIC_RELAXED);
-      return;
+      return FALSE;
     }
-  if (G_UNLIKELY (__atomic_exchange_n (&lock->state, 0, __ATOMIC_RELEASE) == 2))
+  return G_UNLIKELY (__atomic_exchange_n (&lock->state, 0, __ATOMIC_RELEASE) == 2);
+}
+
+static inline void
+cymem_lock_release (CymemLock *lock)
+{
+  if (cymem_lock_release_no_wake (lock))
     cymem_lock_wake (lock);
 }
 

@@ -97,6 +97,13 @@ static GParamSpec *properties[N_PROPS];
  * class_init says the same thing more cheaply; anything else still gets the
  * full check, and its message. */
 static GType cymem_pool_type;
+/* Keeps the call before it from being made a jump, so that it leaves the
+ * caller's frame in the stack. */
+#define CYMEM_NO_TAIL_CALL(value) __asm__ volatile ("" : : "r" (value) : "memory")
+/* The same with no call, for the fast paths: FALSE for a subtype too. */
+#define CYMEM_IS_POOL_QUICK(obj) \
+  ((obj) != NULL && ((GTypeInstance *) (obj))->g_class != NULL && \
+   ((GTypeInstance *) (obj))->g_class->g_type == cymem_pool_type)
 #define CYMEM_IS_POOL_FAST(obj) \
   (((obj) != NULL && ((GTypeInstance *) (obj))->g_class != NULL && \
     ((GTypeInstance *) (obj))->g_class->g_type == cymem_pool_type) || \
@@ -1070,19 +1077,85 @@ pool_alloc_failed (CymemPool       *self,
  *
  * Since: 1.0
  */
+/* cymem_pool_alloc() for every case but the quickest; called with the
+ * pool's lock held when @locked, which it releases first. */
+static G_GNUC_NO_INLINE gpointer
+pool_alloc_other (CymemPool *self,
+                  gsize      n_elements,
+                  gsize      element_size,
+                  gboolean   locked)
+{
+  gpointer mem = NULL;
+  CymemPoolStatus status;
+
+  if (locked)
+    cymem_lock_release (&self->lock);
+  /* The message names the public function, as g_return_val_if_fail() in
+   * it would. */
+  if (G_UNLIKELY (!CYMEM_IS_POOL_FAST (self)))
+    {
+      g_return_if_fail_warning (G_LOG_DOMAIN, "cymem_pool_alloc", "CYMEM_IS_POOL (pool)");
+      return NULL;
+    }
+
+  status = pool_alloc (self, n_elements, element_size, &mem);
+  if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
+    pool_alloc_failed (self, status, n_elements, element_size, TRUE, "cymem_pool_alloc");
+  return mem;
+}
+
+static G_GNUC_NO_INLINE gpointer
+pool_wake_and_return (CymemPool *self,
+                      gpointer   mem)
+{
+  cymem_lock_wake (&self->lock);
+  return mem;
+}
+
 gpointer
 cymem_pool_alloc (CymemPool *pool,
                   gsize      n_elements,
                   gsize      element_size)
 {
-  gpointer mem = NULL;
-  CymemPoolStatus status;
+  CymemTable *table = &pool->table;
+  CymemChunk *chunk;
+  gpointer mem;
+  gsize n_bytes;
+  guint slot;
+  gboolean locked = FALSE;
 
-  g_return_val_if_fail (CYMEM_IS_POOL_FAST (pool), NULL);
+  /* The common case, with no call but in tail position, so that it saves
+   * no register: a small block carved from the pool's chunks into a table
+   * with room, outside any limited tree, the lock free at once. Every other
+   * case, and every doubt, goes to pool_alloc_other(), which checks
+   * everything again. */
+  CYMEM_PERTURB ();
+  if (G_UNLIKELY (!CYMEM_IS_POOL_QUICK (pool)) ||
+      G_UNLIKELY (!g_size_checked_mul (&n_bytes, n_elements, element_size)) ||
+      n_bytes > CYMEM_HEAP_MAX || __atomic_load_n (&table->heap, __ATOMIC_RELAXED) == NULL ||
+      !cymem_lock_try_acquire (&pool->lock))
+    goto other;
+  if (G_UNLIKELY (__atomic_load_n (&pool->tree_limited, __ATOMIC_RELAXED)) ||
+      G_UNLIKELY (!cymem_table_has_room (table)) ||
+      (mem = cymem_heap_carve_quick (table->heap, n_bytes, &chunk, &slot)) == NULL)
+    {
+      locked = TRUE;
+      goto other;
+    }
 
-  status = pool_alloc (pool, n_elements, element_size, &mem);
-  if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
-    pool_alloc_failed (pool, status, n_elements, element_size, TRUE, G_STRFUNC);
+  cymem_chunk_zero (mem, n_bytes);
+  cymem_table_append_carved (table, mem, n_bytes, chunk, slot);
+  pool->size += n_bytes;
+  cymem_pool_note_growth_locked (pool);
+  if (G_UNLIKELY (cymem_lock_release_no_wake (&pool->lock)))
+    return pool_wake_and_return (pool, mem);
+  return mem;
+
+other:
+  mem = pool_alloc_other (pool, n_elements, element_size, locked);
+  /* Not a tail call: memory tools then show cymem_pool_alloc() in the
+   * stack of the block's allocation. */
+  CYMEM_NO_TAIL_CALL (mem);
   return mem;
 }
 
@@ -1354,13 +1427,15 @@ cymem_pool_try_realloc (CymemPool *pool,
 /* Inlined into cymem_pool_free(): the freeing fast path. */
 G_ALWAYS_INLINE static inline CymemPoolStatus
 pool_free (CymemPool *self,
-           gpointer   mem)
+           gpointer   mem,
+           gboolean   locked)
 {
   gsize n_bytes;
   gboolean owned;
   CymemChunk *empty = NULL;
 
-  cymem_lock_acquire (&self->lock);
+  if (!locked)
+    cymem_lock_acquire (&self->lock);
   if (G_LIKELY (self->table.pins == 0))
     {
       gint carved_slot = -1;
@@ -1410,27 +1485,80 @@ pool_free (CymemPool *self,
  *
  * Since: 1.0
  */
+/* cymem_pool_free() for every case but the quickest; called with the
+ * pool's lock held when @locked, which it releases first. */
+static G_GNUC_NO_INLINE void
+pool_free_other (CymemPool *self,
+                 gpointer   mem,
+                 gboolean   locked)
+{
+  CymemPoolStatus status;
+
+  /* Locked only by the fast path, which checked the pool. */
+  if (!locked && G_UNLIKELY (!CYMEM_IS_POOL_FAST (self)))
+    {
+      g_return_if_fail_warning (G_LOG_DOMAIN, "cymem_pool_free", "CYMEM_IS_POOL (pool)");
+      return;
+    }
+  if (mem == NULL)
+    {
+      if (locked)
+        cymem_lock_release (&self->lock);
+      return;
+    }
+
+  status = pool_free (self, mem, locked);
+  if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
+    cymem_pool_warn_status (self, status, "cymem_pool_free", mem);
+}
+
 void
 cymem_pool_free (CymemPool *pool,
                  gpointer   mem)
 {
-  CymemPoolStatus status;
+  CymemTable *table = &pool->table;
+  CymemChunk *chunk;
+  CymemTableEntry *entry;
+  gssize slot;
+  guint32 e;
 
-  g_return_if_fail (CYMEM_IS_POOL_FAST (pool));
+  /* The common case, with no call but in tail position (as in
+   * cymem_pool_alloc()): a block carved from the pool's own chunk, nothing
+   * pinned, nothing to give back (no chunk emptied or leaving the full
+   * ones, no shrinking), no memory tool. The rest, and every refusal, go
+   * to pool_free_other(), which checks everything again. */
+  if (G_UNLIKELY (!CYMEM_IS_POOL_QUICK (pool)) || !cymem_lock_try_acquire (&pool->lock))
+    {
+      pool_free_other (pool, mem, FALSE);
+      CYMEM_NO_TAIL_CALL (pool);  /* as in cymem_pool_alloc() */
+      return;
+    }
+  if (G_UNLIKELY (table->pins != 0) ||
+      (slot = cymem_table_carved_slot (table, mem, &chunk)) < 0 ||
+      (e = chunk->entry_of[slot]) >= table->n_entries ||
+      (entry = &cymem_table_entries (table)[e])->mem != mem ||
+      (entry->n_bytes & CYMEM_TABLE_DEAD) != 0 ||
+      G_UNLIKELY (chunk->tool) ||
+      !cymem_heap_put_is_quick (table->heap, chunk) ||
+      cymem_table_would_shrink (table))
+    {
+      pool_free_other (pool, mem, TRUE);
+      CYMEM_NO_TAIL_CALL (pool);
+      return;
+    }
 
-  if (mem == NULL)
-    return;
-
-  status = pool_free (pool, mem);
-  if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
-    cymem_pool_warn_status (pool, status, G_STRFUNC, mem);
+  pool->size -= entry->n_bytes & CYMEM_TABLE_SIZE_MASK;
+  cymem_table_remove_entry (table, e);
+  cymem_heap_put_quick (chunk, (guint) slot);
+  if (G_UNLIKELY (cymem_lock_release_no_wake (&pool->lock)))
+    cymem_lock_wake (&pool->lock);
 }
 
 CymemPoolStatus
 cymem_pool_free_internal (CymemPool *self,
                           gpointer   mem)
 {
-  return pool_free (self, mem);
+  return pool_free (self, mem, FALSE);
 }
 /**
  * cymem_pool_owns: (skip)

@@ -273,6 +273,31 @@ cymem_table_lookup (const CymemTable *table,
   return cymem_table_find (table, mem, n_bytes) >= 0;
 }
 
+/* Room for one more entry without allocating: in the arrays, or in the
+ * table itself while it has none. */
+G_ALWAYS_INLINE static inline gboolean
+cymem_table_has_room (const CymemTable *table)
+{
+  return table->entries != NULL ? table->n_entries < table->entries_capacity
+                                : table->n_entries < CYMEM_TABLE_SMALL;
+}
+
+/* cymem_table_insert_carved() into a table with room. */
+G_ALWAYS_INLINE static inline void
+cymem_table_append_carved (CymemTable *table,
+                           gpointer    mem,
+                           gsize       n_bytes,
+                           CymemChunk *chunk,
+                           guint       slot)
+{
+  CymemTableEntry *entries = cymem_table_entries (table);
+  guint entry = table->n_entries++;
+
+  entries[entry].mem = mem;
+  entries[entry].n_bytes = n_bytes | CYMEM_TABLE_CARVED;
+  chunk->entry_of[slot] = entry;
+}
+
 /* Records @mem, carved from @chunk's @slot (a chunk of the table's heap),
  * which must not be in the table yet: an entry, and the chunk's note of
  * it. Returns FALSE, and changes nothing, if the table could not grow. */
@@ -283,20 +308,9 @@ cymem_table_insert_carved (CymemTable *table,
                            CymemChunk *chunk,
                            guint       slot)
 {
-  CymemTableEntry *entries;
-  guint entry;
-
-  /* Room in the arrays, or in the table itself while it has none. */
-  if (G_UNLIKELY (table->n_entries == table->entries_capacity || table->entries == NULL) &&
-      !(table->entries == NULL && table->n_entries < CYMEM_TABLE_SMALL) &&
-      !cymem_table_reserve (table, 1))
+  if (G_UNLIKELY (!cymem_table_has_room (table)) && !cymem_table_reserve (table, 1))
     return FALSE;
-
-  entries = cymem_table_entries (table);
-  entry = table->n_entries++;
-  entries[entry].mem = mem;
-  entries[entry].n_bytes = n_bytes | CYMEM_TABLE_CARVED;
-  chunk->entry_of[slot] = entry;
+  cymem_table_append_carved (table, mem, n_bytes, chunk, slot);
   return TRUE;
 }
 
@@ -370,6 +384,39 @@ cymem_table_entry_at (const CymemTable *table,
 /* Forgets @mem; returns FALSE, changing nothing, if it is not in the table.
  * *@carved_slot (if not NULL) is its slot in its chunk if it was carved
  * from the table's heap, -1 otherwise. */
+/* Takes @entry out of the table, once it is out of the index (or carved). */
+G_ALWAYS_INLINE static inline void
+cymem_table_remove_entry (CymemTable *table,
+                          guint       entry)
+{
+  CymemTableEntry *entries = cymem_table_entries (table);
+
+  if (entry + 1 == table->n_entries)
+    {
+      /* The newest block, the one most often freed: pop it, and any holes
+       * it was covering. */
+      table->n_entries--;
+      while (table->n_entries > 0 && entries[table->n_entries - 1].mem == NULL)
+        {
+          table->n_entries--;
+          table->n_holes--;
+        }
+    }
+  else
+    {
+      entries[entry].mem = NULL;
+      table->n_holes++;
+    }
+}
+
+/* Whether a removal would make cymem_table_maybe_shrink() shrink. */
+G_ALWAYS_INLINE static inline gboolean
+cymem_table_would_shrink (const CymemTable *table)
+{
+  return G_UNLIKELY (table->entries_capacity >= 1024) &&
+         cymem_table_count (table) - 1 < table->entries_capacity / 8;
+}
+
 G_ALWAYS_INLINE static inline gboolean
 cymem_table_remove (CymemTable    *table,
                     gconstpointer  mem,
@@ -378,7 +425,6 @@ cymem_table_remove (CymemTable    *table,
 {
   gint slot_in_chunk;
   gssize slot = cymem_table_find_slot (table, mem, n_bytes, &slot_in_chunk);
-  CymemTableEntry *entries;
   guint entry;
 
   if (carved_slot != NULL)
@@ -396,24 +442,7 @@ cymem_table_remove (CymemTable    *table,
   else
     entry = (guint) slot;
 
-  entries = cymem_table_entries (table);
-  if (entry + 1 == table->n_entries)
-    {
-      /* The newest block, the one most often freed: pop it, and any holes
-       * it was covering. */
-      table->n_entries--;
-      while (table->n_entries > 0 && entries[table->n_entries - 1].mem == NULL)
-        {
-          table->n_entries--;
-          table->n_holes--;
-        }
-    }
-  else
-    {
-      entries[entry].mem = NULL;
-      table->n_holes++;
-    }
-
+  cymem_table_remove_entry (table, entry);
   return TRUE;
 }
 
