@@ -224,6 +224,18 @@ test_own_owner_object (void)
   g_assert_null (watch);
 }
 
+static void
+test_small_footprint (void)
+{
+  GTypeQuery query;
+
+  g_test_summary ("One pool per object stays small: the instance is at most 160 bytes "
+                  "(1.2.1: 272), its rarely used fields living elsewhere until needed");
+  g_type_query (CYMEM_TYPE_POOL, &query);
+  g_assert_cmpuint (query.instance_size, >, 0);
+  g_assert_cmpuint (query.instance_size, <=, 160);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -238,6 +250,7 @@ main (int   argc,
   g_test_add_func ("/Cymem/Attach/detach", test_detach);
   g_test_add_func ("/Cymem/Attach/get-and-ensure", test_get_and_ensure);
   g_test_add_func ("/Cymem/Attach/own-object", test_own_owner_object);
+  g_test_add_func ("/Cymem/Attach/small-footprint", test_small_footprint);
 
   return g_test_run ();
 }

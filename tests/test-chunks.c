@@ -131,6 +131,132 @@ test_chunks_sizes (void)
   g_object_unref (pool);
 }
 
+/* Every size up to the largest class is zeroed exactly, also in a slot
+ * reused after garbage was written to it, and the zeroing stops at the
+ * block's end: its neighbour in the chunk keeps its bytes. */
+static void
+test_chunks_zero_reuse (void)
+{
+  CymemPool *pool = cymem_pool_new ();
+
+  prime (pool);
+  for (gsize n = 0; n <= CYMEM_HEAP_MAX; n++)
+    {
+      guint8 *a = cymem_pool_alloc (pool, 1, n);
+      guint8 *b = cymem_pool_alloc (pool, 1, n);
+      guint8 *again;
+
+      g_assert_true (all_zero (a, n) && all_zero (b, n));
+      memset (a, 0xA5, n);
+      memset (b, 0x77, n);
+      cymem_pool_free (pool, a);
+      again = cymem_pool_alloc (pool, 1, n);
+      if (!cymem_chunk_of (again)->tool)
+        g_assert_true (again == a);
+      g_assert_true (all_zero (again, n));
+      for (gsize i = 0; i < n; i++)
+        g_assert_cmpuint (b[i], ==, 0x77);
+      g_assert_cmpuint (cymem_pool_get_block_size (pool, again), ==, n);
+      cymem_pool_free (pool, again);
+      cymem_pool_free (pool, b);
+    }
+  g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, 0);
+  g_assert_cmpuint (cymem_pool_get_size (pool), ==, 0);
+  g_object_unref (pool);
+}
+
+/* The free fast path refuses what the pool does not own, as the full path
+ * does: each refusal is a critical, frees nothing and changes no count. */
+static void
+test_chunks_free_refusals (void)
+{
+  CymemPool *pool = cymem_pool_new (), *other = cymem_pool_new ();
+  guint8 *mine, *theirs, *freed, stack_byte = 0;
+  gsize size;
+
+  prime (pool);
+  prime (other);
+  mine = cymem_pool_alloc (pool, 1, 64);
+  freed = cymem_pool_alloc (pool, 1, 64);
+  theirs = cymem_pool_alloc (other, 1, 64);
+  g_assert_true (cymem_chunk_contains (mine) && cymem_chunk_contains (theirs));
+  cymem_pool_free (pool, freed);
+  size = cymem_pool_get_size (pool);
+
+  g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, "*not a block owned by*");
+  cymem_pool_free (pool, mine + 16);          /* interior */
+  g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, "*not a block owned by*");
+  cymem_pool_free (pool, theirs);             /* another pool's */
+  g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, "*not a block owned by*");
+  cymem_pool_free (pool, &stack_byte);
+  g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, "*not a block owned by*");
+  cymem_pool_free (pool, freed);              /* twice (its slot not reused yet) */
+  g_test_assert_expected_messages ();
+
+  g_assert_cmpuint (cymem_pool_get_size (pool), ==, size);
+  g_assert_true (cymem_pool_owns (pool, mine));
+  g_assert_true (cymem_pool_owns (other, theirs));
+  g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, 1);
+  g_object_unref (other);
+  g_object_unref (pool);
+}
+
+/* A pool's rarely used fields are allocated only by the features that use
+ * them: plain use, attaching and walking leave a pool without them; each
+ * feature then works on its own pool. */
+static void
+add_to_total (gpointer mem,
+              gsize    n_bytes,
+              gpointer user_data)
+{
+  *(gsize *) user_data += n_bytes;
+}
+
+static void
+test_chunks_extra_lazy (void)
+{
+  CymemPool *plain = cymem_pool_new (), *named = cymem_pool_new (), *limited = cymem_pool_new ();
+  CymemPool *owning = cymem_pool_new (), *parent = cymem_pool_new (), *child;
+  CymemPool *custom = cymem_pool_new_with_allocator (malloc, free), *custom_child;
+  GObject *owner = g_object_new (G_TYPE_OBJECT, NULL);
+  gsize total = 0;
+
+  for (guint i = 0; i < 3 * CYMEM_HEAP_START; i++)
+    cymem_pool_free (plain, cymem_pool_alloc (plain, 1, 32));
+  cymem_pool_alloc (plain, 1, 32);
+  cymem_pool_attach (plain, owner);
+  cymem_pool_foreach (plain, add_to_total, &total);
+  g_assert_cmpuint (total, ==, 32);
+  g_assert_true (plain->extra == &cymem_pool_no_extra);
+
+  cymem_pool_set_name (named, "named");
+  g_assert_true (named->extra != &cymem_pool_no_extra);
+  {
+    g_autofree gchar *label = g_strdup_printf ("pool %p 'named'", (gpointer) named);
+
+    g_assert_cmpstr (cymem_pool_label (named), ==, label);
+  }
+  cymem_pool_set_limit (limited, 100);
+  g_assert_true (limited->extra != &cymem_pool_no_extra);
+  g_assert_null (cymem_pool_try_alloc (limited, 1, 101));
+  cymem_pool_own (owning, g_strdup ("x"), g_free);
+  g_assert_true (owning->extra != &cymem_pool_no_extra);
+  child = cymem_pool_new_child (parent);
+  g_assert_true (parent->extra != &cymem_pool_no_extra && child->extra != &cymem_pool_no_extra);
+  g_assert_true (cymem_pool_get_parent (child) == parent);
+  custom_child = cymem_pool_new_child (custom);
+  g_assert_true (cymem_pool_extra (custom_child)->malloc_func == (CymemMallocFunc) malloc);
+  g_assert_true (cymem_pool_steal (custom_child, custom, cymem_pool_alloc (custom, 1, 8)));
+
+  g_object_unref (plain);
+  g_object_unref (owner);   /* and @plain with it */
+  g_object_unref (named);
+  g_object_unref (limited);
+  g_object_unref (owning);
+  g_object_unref (parent);
+  g_object_unref (custom);
+}
+
 /* Chunks emptied by frees go (the last of a class stays), so a pool holds
  * memory in proportion to its live blocks. */
 static void
@@ -536,6 +662,9 @@ main (int   argc,
 
   g_test_add_func ("/Cymem/Chunks/carve", test_chunks_carve);
   g_test_add_func ("/Cymem/Chunks/sizes", test_chunks_sizes);
+  g_test_add_func ("/Cymem/Chunks/zero-reuse", test_chunks_zero_reuse);
+  g_test_add_func ("/Cymem/Chunks/free-refusals", test_chunks_free_refusals);
+  g_test_add_func ("/Cymem/Chunks/extra-lazy", test_chunks_extra_lazy);
   g_test_add_func ("/Cymem/Chunks/release-empty", test_chunks_release_empty);
   g_test_add_func ("/Cymem/Chunks/steal-outlives-owner", test_chunks_steal_outlives_owner);
   g_test_add_func ("/Cymem/Chunks/steal-returned", test_chunks_steal_returned);
