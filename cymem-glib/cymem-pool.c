@@ -1117,7 +1117,7 @@ cymem_pool_alloc (CymemPool *pool,
                   gsize      n_elements,
                   gsize      element_size)
 {
-  CymemTable *table = &pool->table;
+  CymemTable *table;
   CymemChunk *chunk;
   gpointer mem;
   gsize n_bytes;
@@ -1132,7 +1132,10 @@ cymem_pool_alloc (CymemPool *pool,
   CYMEM_PERTURB ();
   if (G_UNLIKELY (!CYMEM_IS_POOL_QUICK (pool)) ||
       G_UNLIKELY (!g_size_checked_mul (&n_bytes, n_elements, element_size)) ||
-      n_bytes > CYMEM_HEAP_MAX || __atomic_load_n (&table->heap, __ATOMIC_RELAXED) == NULL ||
+      n_bytes > CYMEM_HEAP_MAX)
+    goto other;
+  table = &pool->table;
+  if (__atomic_load_n (&table->heap, __ATOMIC_RELAXED) == NULL ||
       !cymem_lock_try_acquire (&pool->lock))
     goto other;
   if (G_UNLIKELY (__atomic_load_n (&pool->tree_limited, __ATOMIC_RELAXED)) ||
@@ -1516,7 +1519,7 @@ void
 cymem_pool_free (CymemPool *pool,
                  gpointer   mem)
 {
-  CymemTable *table = &pool->table;
+  CymemTable *table;
   CymemChunk *chunk;
   CymemTableEntry *entry;
   gssize slot;
@@ -1533,6 +1536,7 @@ cymem_pool_free (CymemPool *pool,
       CYMEM_NO_TAIL_CALL (pool);  /* as in cymem_pool_alloc() */
       return;
     }
+  table = &pool->table;
   if (G_UNLIKELY (table->pins != 0) ||
       (slot = cymem_table_carved_slot (table, mem, &chunk)) < 0 ||
       (e = chunk->entry_of[slot]) >= table->n_entries ||
