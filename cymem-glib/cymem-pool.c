@@ -109,6 +109,25 @@ static GType cymem_pool_type;
     ((GTypeInstance *) (obj))->g_class->g_type == cymem_pool_type) || \
    CYMEM_IS_POOL (obj))
 
+/* An owner's qdata is guarded by GLib's bit lock, which ThreadSanitizer
+ * cannot see: a pool published there would look unsynchronized to a thread
+ * that reads it back. A release read-modify-write before publishing, and an
+ * acquire load after reading back, make the order visible (a no-op
+ * read-modify-write, so that it never loses a concurrent update). */
+static inline void
+pool_publish (CymemPool *pool)
+{
+  __atomic_fetch_add (&pool->n_small, 0, __ATOMIC_RELEASE);
+}
+
+static inline CymemPool *
+pool_consume (CymemPool *pool)
+{
+  if (pool != NULL)
+    (void) __atomic_load_n (&pool->n_small, __ATOMIC_ACQUIRE);
+  return pool;
+}
+
 /* The qdata key under which an owner holds its pool. */
 static GQuark
 cymem_pool_owner_quark (void)
@@ -2035,6 +2054,7 @@ cymem_pool_attach (CymemPool *pool,
       return;
     }
 
+  pool_publish (pool);
   if (CYMEM_IS_POOL (owner))
     {
       /* Checked and linked as one step, against every other link. */
@@ -2125,7 +2145,7 @@ cymem_pool_get_for_object (GObject *owner)
 {
   g_return_val_if_fail (G_IS_OBJECT (owner), NULL);
 
-  return g_object_get_qdata (owner, cymem_pool_owner_quark ());
+  return pool_consume (g_object_get_qdata (owner, cymem_pool_owner_quark ()));
 }
 
 /**
@@ -2146,11 +2166,12 @@ cymem_pool_ensure_for_object (GObject *owner)
 
   g_return_val_if_fail (G_IS_OBJECT (owner), NULL);
 
-  pool = g_object_get_qdata (owner, cymem_pool_owner_quark ());
+  pool = pool_consume (g_object_get_qdata (owner, cymem_pool_owner_quark ()));
   if (pool != NULL)
     return pool;
 
   pool = cymem_pool_new ();
+  pool_publish (pool);
   if (g_object_replace_qdata (owner, cymem_pool_owner_quark (),
                               NULL, pool, g_object_unref, NULL))
     {
@@ -2160,7 +2181,7 @@ cymem_pool_ensure_for_object (GObject *owner)
 
   /* Another thread attached one first. */
   g_object_unref (pool);
-  return g_object_get_qdata (owner, cymem_pool_owner_quark ());
+  return pool_consume (g_object_get_qdata (owner, cymem_pool_owner_quark ()));
 }
 
 /**

@@ -224,6 +224,77 @@ test_own_owner_object (void)
   g_assert_null (watch);
 }
 
+/* Threads asking for the pool of one fresh object at once all get the same
+ * pool, whole: it is published through qdata, whose lock ThreadSanitizer
+ * cannot see (GLib's bit lock), so the pool adds a release/acquire pair of
+ * its own, which this test checks under ThreadSanitizer. */
+#define ENSURE_THREADS 4
+
+typedef struct
+{
+  GObject   *owner;
+  CymemPool *got[ENSURE_THREADS];
+  gint       waiting;
+  gint       done;
+} EnsureRace;
+
+typedef struct
+{
+  EnsureRace *race;
+  guint       index;
+} EnsureJob;
+
+static gpointer
+ensure_racer (gpointer data)
+{
+  EnsureJob *job = data;
+  EnsureRace *race = job->race;
+  CymemPool *pool;
+  guint8 *block;
+
+  /* Start together. */
+  g_atomic_int_dec_and_test (&race->waiting);
+  while (g_atomic_int_get (&race->waiting) > 0)
+    g_thread_yield ();
+  pool = cymem_pool_ensure_for_object (race->owner);
+  block = cymem_pool_alloc (pool, 1, 16);
+  block[15] = (guint8) job->index;
+  race->got[job->index] = pool;
+  g_atomic_int_inc (&race->done);
+  return NULL;
+}
+
+static void
+test_ensure_threads (void)
+{
+  g_test_summary ("Threads calling ensure_for_object on one fresh object get one pool");
+  for (guint round = 0; round < 200; round++)
+    {
+      EnsureRace race = { g_object_new (G_TYPE_OBJECT, NULL), { NULL }, ENSURE_THREADS, 0 };
+      EnsureJob jobs[ENSURE_THREADS];
+      GThread *threads[ENSURE_THREADS];
+      CymemPool *pool;
+      GObject *watch;
+
+      for (guint i = 0; i < ENSURE_THREADS; i++)
+        {
+          jobs[i] = (EnsureJob) { &race, i };
+          threads[i] = g_thread_new ("ensure", ensure_racer, &jobs[i]);
+        }
+      for (guint i = 0; i < ENSURE_THREADS; i++)
+        g_thread_join (threads[i]);
+      pool = cymem_pool_get_for_object (race.owner);
+      g_assert_nonnull (pool);
+      for (guint i = 0; i < ENSURE_THREADS; i++)
+        g_assert_true (race.got[i] == pool);
+      g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, ENSURE_THREADS);
+      watch = G_OBJECT (pool);
+      g_object_add_weak_pointer (watch, (gpointer *) &watch);
+      g_object_unref (race.owner);
+      g_assert_null (watch);
+    }
+}
+
 static void
 test_small_footprint (void)
 {
@@ -251,6 +322,7 @@ main (int   argc,
   g_test_add_func ("/Cymem/Attach/get-and-ensure", test_get_and_ensure);
   g_test_add_func ("/Cymem/Attach/own-object", test_own_owner_object);
   g_test_add_func ("/Cymem/Attach/small-footprint", test_small_footprint);
+  g_test_add_func ("/Cymem/Attach/ensure-threads", test_ensure_threads);
 
   return g_test_run ();
 }
