@@ -1096,22 +1096,29 @@ pool_alloc_failed (CymemPool       *self,
  *
  * Since: 1.0
  */
-/* cymem_pool_alloc() for every case but the quickest; called with the
- * pool's lock held when @locked, which it releases first. */
+/* How far a fast path got before handing over to the full path. */
+typedef enum
+{
+  POOL_UNCHECKED,  /* not even the pool's type */
+  POOL_CHECKED,    /* the pool is a pool */
+  POOL_LOCKED,     /* ... and its lock is held, to release first */
+} PoolFastExit;
+
+/* cymem_pool_alloc() for every case but the quickest. */
 static G_GNUC_NO_INLINE gpointer
-pool_alloc_other (CymemPool *self,
-                  gsize      n_elements,
-                  gsize      element_size,
-                  gboolean   locked)
+pool_alloc_other (CymemPool    *self,
+                  gsize         n_elements,
+                  gsize         element_size,
+                  PoolFastExit  exit)
 {
   gpointer mem = NULL;
   CymemPoolStatus status;
 
-  if (locked)
+  if (exit == POOL_LOCKED)
     cymem_lock_release (&self->lock);
   /* The message names the public function, as g_return_val_if_fail() in
    * it would. */
-  if (G_UNLIKELY (!CYMEM_IS_POOL_FAST (self)))
+  else if (exit == POOL_UNCHECKED && G_UNLIKELY (!CYMEM_IS_POOL_FAST (self)))
     {
       g_return_if_fail_warning (G_LOG_DOMAIN, "cymem_pool_alloc", "CYMEM_IS_POOL (pool)");
       return NULL;
@@ -1141,27 +1148,27 @@ cymem_pool_alloc (CymemPool *pool,
   gpointer mem;
   gsize n_bytes;
   guint slot;
-  gboolean locked = FALSE;
+  PoolFastExit exit = POOL_UNCHECKED;
 
   /* The common case, with no call but in tail position, so that it saves
    * no register: a small block carved from the pool's chunks into a table
    * with room, outside any limited tree, the lock free at once. Every other
    * case, and every doubt, goes to pool_alloc_other(), which checks
-   * everything again. */
+   * everything but what was checked here again. */
   CYMEM_PERTURB ();
-  if (G_UNLIKELY (!CYMEM_IS_POOL_QUICK (pool)) ||
-      G_UNLIKELY (!g_size_checked_mul (&n_bytes, n_elements, element_size)) ||
-      n_bytes > CYMEM_HEAP_MAX)
+  if (G_UNLIKELY (!CYMEM_IS_POOL_QUICK (pool)))
     goto other;
+  exit = POOL_CHECKED;
   table = &pool->table;
   if (__atomic_load_n (&table->heap, __ATOMIC_RELAXED) == NULL ||
-      !cymem_lock_try_acquire (&pool->lock))
+      G_UNLIKELY (!g_size_checked_mul (&n_bytes, n_elements, element_size)) ||
+      n_bytes > CYMEM_HEAP_MAX || !cymem_lock_try_acquire (&pool->lock))
     goto other;
   if (G_UNLIKELY (__atomic_load_n (&pool->tree_limited, __ATOMIC_RELAXED)) ||
       G_UNLIKELY (!cymem_table_has_room (table)) ||
       (mem = cymem_heap_carve_quick (table->heap, n_bytes, &chunk, &slot)) == NULL)
     {
-      locked = TRUE;
+      exit = POOL_LOCKED;
       goto other;
     }
 
@@ -1174,7 +1181,7 @@ cymem_pool_alloc (CymemPool *pool,
   return mem;
 
 other:
-  mem = pool_alloc_other (pool, n_elements, element_size, locked);
+  mem = pool_alloc_other (pool, n_elements, element_size, exit);
   /* Not a tail call: memory tools then show cymem_pool_alloc() in the
    * stack of the block's allocation. */
   CYMEM_NO_TAIL_CALL (mem);
@@ -1507,29 +1514,27 @@ pool_free (CymemPool *self,
  *
  * Since: 1.0
  */
-/* cymem_pool_free() for every case but the quickest; called with the
- * pool's lock held when @locked, which it releases first. */
+/* cymem_pool_free() for every case but the quickest. */
 static G_GNUC_NO_INLINE void
-pool_free_other (CymemPool *self,
-                 gpointer   mem,
-                 gboolean   locked)
+pool_free_other (CymemPool    *self,
+                 gpointer      mem,
+                 PoolFastExit  exit)
 {
   CymemPoolStatus status;
 
-  /* Locked only by the fast path, which checked the pool. */
-  if (!locked && G_UNLIKELY (!CYMEM_IS_POOL_FAST (self)))
+  if (exit == POOL_UNCHECKED && G_UNLIKELY (!CYMEM_IS_POOL_FAST (self)))
     {
       g_return_if_fail_warning (G_LOG_DOMAIN, "cymem_pool_free", "CYMEM_IS_POOL (pool)");
       return;
     }
   if (mem == NULL)
     {
-      if (locked)
+      if (exit == POOL_LOCKED)
         cymem_lock_release (&self->lock);
       return;
     }
 
-  status = pool_free (self, mem, locked);
+  status = pool_free (self, mem, exit == POOL_LOCKED);
   if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
     cymem_pool_warn_status (self, status, "cymem_pool_free", mem);
 }
@@ -1549,13 +1554,21 @@ cymem_pool_free (CymemPool *pool,
    * pinned, nothing to give back (no chunk emptied or leaving the full
    * ones, no shrinking), no memory tool. The rest, and every refusal, go
    * to pool_free_other(), which checks everything again. */
-  if (G_UNLIKELY (!CYMEM_IS_POOL_QUICK (pool)) || !cymem_lock_try_acquire (&pool->lock))
+  if (G_UNLIKELY (!CYMEM_IS_POOL_QUICK (pool)))
     {
-      pool_free_other (pool, mem, FALSE);
+      pool_free_other (pool, mem, POOL_UNCHECKED);
       CYMEM_NO_TAIL_CALL (pool);  /* as in cymem_pool_alloc() */
       return;
     }
   table = &pool->table;
+  /* A pool with no chunk has no carved block: no need for the lock here. */
+  if (__atomic_load_n (&table->heap, __ATOMIC_RELAXED) == NULL ||
+      !cymem_lock_try_acquire (&pool->lock))
+    {
+      pool_free_other (pool, mem, POOL_CHECKED);
+      CYMEM_NO_TAIL_CALL (pool);
+      return;
+    }
   if (G_UNLIKELY (table->pins != 0) ||
       (slot = cymem_table_carved_slot (table, mem, &chunk)) < 0 ||
       (e = chunk->entry_of[slot]) >= table->n_entries ||
@@ -1565,7 +1578,7 @@ cymem_pool_free (CymemPool *pool,
       !cymem_heap_put_is_quick (table->heap, chunk) ||
       cymem_table_would_shrink (table))
     {
-      pool_free_other (pool, mem, TRUE);
+      pool_free_other (pool, mem, POOL_LOCKED);
       CYMEM_NO_TAIL_CALL (pool);
       return;
     }
