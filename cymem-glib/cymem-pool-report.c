@@ -171,19 +171,24 @@ cymem_pool_debug_init (void)
   static const GDebugKey keys[] = { { "leaks", 1 } };
   const gchar *value = g_getenv ("CYMEM_DEBUG");
 
-  log_finalize = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
+  /* Atomic, as they are read by pools made on other threads: GLib's class
+   * initialisation orders these writes before them, but through locks
+   * ThreadSanitizer cannot see. */
+  __atomic_store_n (&log_finalize,
+                    !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN),
+                    __ATOMIC_RELEASE);
 
   if (value == NULL || (g_parse_debug_string (value, keys, G_N_ELEMENTS (keys)) & 1) == 0)
     return;
   live_pools = g_hash_table_new (NULL, NULL);
-  track_leaks = TRUE;
+  __atomic_store_n (&track_leaks, TRUE, __ATOMIC_RELEASE);
   atexit (report_leaks);
 }
 
 void
 cymem_pool_debug_register (CymemPool *pool)
 {
-  if (G_LIKELY (!track_leaks))
+  if (G_LIKELY (!__atomic_load_n (&track_leaks, __ATOMIC_ACQUIRE)))
     return;
   cymem_lock_acquire (&live_lock);
   g_hash_table_add (live_pools, pool);
@@ -194,7 +199,7 @@ void
 cymem_pool_debug_finalize (CymemPool *pool)
 {
   /* g_log_set_debug_enabled() may turn them on later. */
-  if (G_UNLIKELY (log_finalize || g_log_get_debug_enabled ()))
+  if (G_UNLIKELY (__atomic_load_n (&log_finalize, __ATOMIC_ACQUIRE) || g_log_get_debug_enabled ()))
     {
       GString *figures = g_string_new (NULL);
 
@@ -203,7 +208,7 @@ cymem_pool_debug_finalize (CymemPool *pool)
       g_string_free (figures, TRUE);
     }
 
-  if (G_UNLIKELY (track_leaks))
+  if (G_UNLIKELY (__atomic_load_n (&track_leaks, __ATOMIC_ACQUIRE)))
     {
       cymem_lock_acquire (&live_lock);
       g_hash_table_remove (live_pools, pool);

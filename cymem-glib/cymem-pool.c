@@ -79,6 +79,9 @@
 
 G_DEFINE_FINAL_TYPE (CymemPool, cymem_pool, G_TYPE_OBJECT)
 
+/* GObject's finalize, taken once in class_init (atomic: see there). */
+static void (*parent_finalize) (GObject *object);
+
 enum {
   PROP_0,
   PROP_SIZE,
@@ -96,18 +99,15 @@ static GParamSpec *properties[N_PROPS];
  * final, so on the allocation paths an exact match with the type cached in
  * class_init says the same thing more cheaply; anything else still gets the
  * full check, and its message. */
-static GType cymem_pool_type;
+static GType cymem_pool_type;   /* atomic: see class_init */
 /* Keeps the call before it from being made a jump, so that it leaves the
  * caller's frame in the stack. */
 #define CYMEM_NO_TAIL_CALL(value) __asm__ volatile ("" : : "r" (value) : "memory")
 /* The same with no call, for the fast paths: FALSE for a subtype too. */
 #define CYMEM_IS_POOL_QUICK(obj) \
   ((obj) != NULL && ((GTypeInstance *) (obj))->g_class != NULL && \
-   ((GTypeInstance *) (obj))->g_class->g_type == cymem_pool_type)
-#define CYMEM_IS_POOL_FAST(obj) \
-  (((obj) != NULL && ((GTypeInstance *) (obj))->g_class != NULL && \
-    ((GTypeInstance *) (obj))->g_class->g_type == cymem_pool_type) || \
-   CYMEM_IS_POOL (obj))
+   ((GTypeInstance *) (obj))->g_class->g_type == __atomic_load_n (&cymem_pool_type, __ATOMIC_RELAXED))
+#define CYMEM_IS_POOL_FAST(obj) (CYMEM_IS_POOL_QUICK (obj) || CYMEM_IS_POOL (obj))
 
 /* An owner's qdata is guarded by GLib's bit lock, which ThreadSanitizer
  * cannot see: a pool published there would look unsynchronized to a thread
@@ -120,11 +120,21 @@ pool_publish (CymemPool *pool)
   __atomic_fetch_add (&pool->n_small, 0, __ATOMIC_RELEASE);
 }
 
-static inline CymemPool *
-pool_consume (CymemPool *pool)
+/* For g_object_dup_qdata(), which calls it under the qdata lock, while the
+ * owner's reference keeps the pool alive: a detach on another thread drops
+ * that reference only after taking the pool out, under the same lock. */
+static gpointer
+pool_consume (gpointer data,
+              gpointer user_data)
 {
+  CymemPool *pool = data;
+
   if (pool != NULL)
-    (void) __atomic_load_n (&pool->n_small, __ATOMIC_ACQUIRE);
+    {
+      (void) __atomic_load_n (&pool->n_small, __ATOMIC_ACQUIRE);
+      if (user_data != NULL)  /* the caller wants a reference of its own */
+        g_object_ref (pool);
+    }
   return pool;
 }
 
@@ -135,6 +145,17 @@ cymem_pool_owner_quark (void)
   static GQuark quark;
 
   return cymem_quark_once (&quark, "cymem-pool-owner");
+}
+
+/* The pool attached to @owner, read without touching it outside the qdata
+ * lock (another thread may detach and free it right after); with a
+ * reference of the caller's own when @ref. */
+static CymemPool *
+pool_lookup (GObject  *owner,
+             gboolean  ref)
+{
+  return g_object_dup_qdata (owner, cymem_pool_owner_quark (), pool_consume,
+                             ref ? GINT_TO_POINTER (1) : NULL);
 }
 
 /* Small blocks of a pool with a heap come from its chunks (see
@@ -608,8 +629,7 @@ cymem_pool_finalize (GObject *object)
   cymem_pool_tree_finalize (self);
   pool_extra_free (self);
 
-  /* Not G_OBJECT_CLASS (): a checked cast, on every pool's finalize. */
-  ((GObjectClass *) cymem_pool_parent_class)->finalize (object);
+  __atomic_load_n (&parent_finalize, __ATOMIC_ACQUIRE) (object);
 }
 
 static void
@@ -779,7 +799,11 @@ cymem_pool_class_init (CymemPoolClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
   cymem_pool_debug_init ();
 
-  cymem_pool_type = G_TYPE_FROM_CLASS (klass);
+  /* Read by pools on other threads, which GLib's class initialisation
+   * orders after this through locks ThreadSanitizer cannot see: atomic. */
+  __atomic_store_n (&parent_finalize, G_OBJECT_CLASS (cymem_pool_parent_class)->finalize,
+                    __ATOMIC_RELEASE);
+  __atomic_store_n (&cymem_pool_type, G_TYPE_FROM_CLASS (klass), __ATOMIC_RELEASE);
 }
 
 static void
@@ -2068,43 +2092,52 @@ cymem_pool_attach (CymemPool *pool,
     }
 
   pool_publish (pool);
-  if (CYMEM_IS_POOL (owner))
+  /* Again if the pool that took the place is detached before it could be
+   * named: the place is free then. */
+  do
     {
-      /* Checked and linked as one step, against every other link. */
-      CymemPoolLinkStatus status = cymem_pool_link_owner (pool, CYMEM_POOL (owner),
-                                                          cymem_pool_owner_quark ());
+      if (CYMEM_IS_POOL (owner))
+        {
+          /* Checked and linked as one step, against every other link. */
+          CymemPoolLinkStatus status = cymem_pool_link_owner (pool, CYMEM_POOL (owner),
+                                                              cymem_pool_owner_quark ());
 
-      if (status == CYMEM_POOL_LINK_CYCLE)
-        {
-          g_critical ("%s: %s cannot be attached to %s: it holds it, and the "
-                      "cycle would never be freed", G_STRFUNC, cymem_pool_label (pool),
-                      (gpointer) owner == (gpointer) pool ? "itself" : "a pool");
-          return;
+          if (status == CYMEM_POOL_LINK_CYCLE)
+            {
+              g_critical ("%s: %s cannot be attached to %s: it holds it, and the "
+                          "cycle would never be freed", G_STRFUNC, cymem_pool_label (pool),
+                          (gpointer) owner == (gpointer) pool ? "itself" : "a pool");
+              return;
+            }
+          if (status == CYMEM_POOL_LINK_OK)
+            {
+              pool_note_owner (pool, owner);
+              return;
+            }
         }
-      if (status == CYMEM_POOL_LINK_OK)
+      else
         {
-          pool_note_owner (pool, owner);
-          return;
+          g_object_ref (pool);
+          if (g_object_replace_qdata (owner, cymem_pool_owner_quark (),
+                                      NULL, pool, g_object_unref, NULL))
+            {
+              pool_note_owner (pool, owner);
+              return;
+            }
+          g_object_unref (pool);
         }
-    }
-  else
-    {
-      g_object_ref (pool);
-      if (g_object_replace_qdata (owner, cymem_pool_owner_quark (),
-                                  NULL, pool, g_object_unref, NULL))
-        {
-          pool_note_owner (pool, owner);
-          return;
-        }
-      g_object_unref (pool);
-    }
 
-  existing = g_object_get_qdata (owner, cymem_pool_owner_quark ());
+      /* With a reference: another thread may detach and free it. */
+      existing = pool_lookup (owner, TRUE);
+    }
+  while (existing == NULL);
+
   if (existing != pool)
     g_critical ("%s: %s %p already has %s attached; detach it before "
                 "attaching %s",
                 G_STRFUNC, G_OBJECT_TYPE_NAME (owner), (gpointer) owner,
                 cymem_pool_label (existing), cymem_pool_label (pool));
+  g_object_unref (existing);
 }
 
 /**
@@ -2158,7 +2191,7 @@ cymem_pool_get_for_object (GObject *owner)
 {
   g_return_val_if_fail (G_IS_OBJECT (owner), NULL);
 
-  return pool_consume (g_object_get_qdata (owner, cymem_pool_owner_quark ()));
+  return pool_lookup (owner, FALSE);
 }
 
 /**
@@ -2179,22 +2212,22 @@ cymem_pool_ensure_for_object (GObject *owner)
 
   g_return_val_if_fail (G_IS_OBJECT (owner), NULL);
 
-  pool = pool_consume (g_object_get_qdata (owner, cymem_pool_owner_quark ()));
-  if (pool != NULL)
-    return pool;
-
-  pool = cymem_pool_new ();
-  pool_publish (pool);
-  if (g_object_replace_qdata (owner, cymem_pool_owner_quark (),
-                              NULL, pool, g_object_unref, NULL))
+  /* Again if another thread attached a pool first and a third detached it
+   * before it could be read back. */
+  while ((pool = pool_lookup (owner, FALSE)) == NULL)
     {
-      pool_note_owner (pool, owner);
-      return pool;
-    }
+      /* Noted before it is published: once attached, another thread may
+       * detach and free it. */
+      CymemPool *made = cymem_pool_new ();
 
-  /* Another thread attached one first. */
-  g_object_unref (pool);
-  return pool_consume (g_object_get_qdata (owner, cymem_pool_owner_quark ()));
+      pool_note_owner (made, owner);
+      pool_publish (made);
+      if (g_object_replace_qdata (owner, cymem_pool_owner_quark (),
+                                  NULL, made, g_object_unref, NULL))
+        return made;
+      g_object_unref (made);
+    }
+  return pool;
 }
 
 /**
