@@ -283,7 +283,6 @@ pool_block_free (gpointer mem,
                  gpointer user_data)
 {
   CymemPool *self = user_data;
-
   CymemFreeFunc free_func = cymem_pool_extra (self)->free_func;
 
   if (free_func != NULL)
@@ -1019,6 +1018,21 @@ cymem_pool_record (CymemPool *self,
   return pool_record (self, mem, n_bytes, reserved);
 }
 
+/* With the lock held and room in the table: a block just carved is zeroed,
+ * then recorded, so that nobody sees it before it is complete. */
+G_ALWAYS_INLINE static inline void
+pool_keep_carved_locked (CymemPool  *self,
+                         gpointer    mem,
+                         gsize       n_bytes,
+                         CymemChunk *chunk,
+                         guint       slot)
+{
+  cymem_chunk_zero (mem, n_bytes);
+  cymem_table_append_carved (&self->table, mem, n_bytes, chunk, slot);
+  self->size += n_bytes;
+  cymem_pool_note_growth_locked (self);
+}
+
 G_ALWAYS_INLINE static inline CymemPoolStatus
 pool_alloc (CymemPool *self,
             gsize      n_elements,
@@ -1045,16 +1059,13 @@ pool_alloc (CymemPool *self,
       if (G_LIKELY (!__atomic_load_n (&self->tree_limited, __ATOMIC_RELAXED)) &&
           (mem = cymem_heap_carve (self->table.heap, n_bytes, &chunk, &slot)) != NULL)
         {
-          cymem_chunk_zero (mem, n_bytes);
-          if (G_LIKELY (cymem_table_insert_carved (&self->table, mem, n_bytes, chunk, slot)))
-            {
-              self->size += n_bytes;
-              cymem_pool_note_growth_locked (self);
-              cymem_lock_release (&self->lock);
-              *mem_out = mem;
-              return CYMEM_POOL_STATUS_OK;
-            }
-          return pool_record_failed (self, mem, CYMEM_POOL_STATUS_NO_MEMORY);
+          if (G_UNLIKELY (!cymem_table_has_room (&self->table)) &&
+              !cymem_table_reserve (&self->table, 1))
+            return pool_record_failed (self, mem, CYMEM_POOL_STATUS_NO_MEMORY);
+          pool_keep_carved_locked (self, mem, n_bytes, chunk, slot);
+          cymem_lock_release (&self->lock);
+          *mem_out = mem;
+          return CYMEM_POOL_STATUS_OK;
         }
       cymem_lock_release (&self->lock);
     }
@@ -1101,25 +1112,6 @@ pool_alloc_failed (CymemPool       *self,
              func, n_elements * element_size);
 }
 
-/**
- * cymem_pool_alloc: (skip)
- * @pool: a pool
- * @n_elements: the number of elements
- * @element_size: the size of one element, in bytes
- *
- * Allocates a zeroed block of @n_elements × @element_size bytes, owned by
- * @pool until it is freed, resized, cleared or finalized.
- *
- * A 0-byte request returns a unique, non-%NULL block of size 0. Like
- * g_malloc0_n(), this aborts the program if the size overflows, the
- * allocator fails or the block would take the pool over its
- * [property@Cymem.Pool:limit]; use [method@Cymem.Pool.try_alloc] to handle
- * failure.
- *
- * Returns: (transfer none): the new block
- *
- * Since: 1.0
- */
 /* How far a fast path got before handing over to the full path. */
 typedef enum
 {
@@ -1162,6 +1154,25 @@ pool_wake_and_return (CymemPool *self,
   return mem;
 }
 
+/**
+ * cymem_pool_alloc: (skip)
+ * @pool: a pool
+ * @n_elements: the number of elements
+ * @element_size: the size of one element, in bytes
+ *
+ * Allocates a zeroed block of @n_elements × @element_size bytes, owned by
+ * @pool until it is freed, resized, cleared or finalized.
+ *
+ * A 0-byte request returns a unique, non-%NULL block of size 0. Like
+ * g_malloc0_n(), this aborts the program if the size overflows, the
+ * allocator fails or the block would take the pool over its
+ * [property@Cymem.Pool:limit]; use [method@Cymem.Pool.try_alloc] to handle
+ * failure.
+ *
+ * Returns: (transfer none): the new block
+ *
+ * Since: 1.0
+ */
 gpointer
 cymem_pool_alloc (CymemPool *pool,
                   gsize      n_elements,
@@ -1196,10 +1207,7 @@ cymem_pool_alloc (CymemPool *pool,
       goto other;
     }
 
-  cymem_chunk_zero (mem, n_bytes);
-  cymem_table_append_carved (table, mem, n_bytes, chunk, slot);
-  pool->size += n_bytes;
-  cymem_pool_note_growth_locked (pool);
+  pool_keep_carved_locked (pool, mem, n_bytes, chunk, slot);
   if (G_UNLIKELY (cymem_lock_release_no_wake (&pool->lock)))
     return pool_wake_and_return (pool, mem);
   return mem;
@@ -1477,7 +1485,8 @@ cymem_pool_try_realloc (CymemPool *pool,
   return pool_realloc (pool, mem, n_bytes, FALSE, G_STRFUNC);
 }
 
-/* Inlined into cymem_pool_free(): the freeing fast path. */
+/* The whole freeing path (cymem_pool_free() has a quick one in front),
+ * from the lock on, or with it held already when @locked. */
 G_ALWAYS_INLINE static inline CymemPoolStatus
 pool_free (CymemPool *self,
            gpointer   mem,
@@ -1526,18 +1535,6 @@ pool_free (CymemPool *self,
   return CYMEM_POOL_STATUS_OK;
 }
 
-/**
- * cymem_pool_free: (skip)
- * @pool: a pool
- * @mem: (nullable): a block owned by @pool, or %NULL
- *
- * Frees a block of @pool before the pool itself is cleared. %NULL is
- * ignored. A pointer @pool does not own (another pool's block, an interior
- * pointer, a stack address, a block already freed) gets a critical warning
- * naming it, and nothing is freed.
- *
- * Since: 1.0
- */
 /* cymem_pool_free() for every case but the quickest. */
 static G_GNUC_NO_INLINE void
 pool_free_other (CymemPool    *self,
@@ -1563,15 +1560,26 @@ pool_free_other (CymemPool    *self,
     cymem_pool_warn_status (self, status, "cymem_pool_free", mem);
 }
 
+/**
+ * cymem_pool_free: (skip)
+ * @pool: a pool
+ * @mem: (nullable): a block owned by @pool, or %NULL
+ *
+ * Frees a block of @pool before the pool itself is cleared. %NULL is
+ * ignored. A pointer @pool does not own (another pool's block, an interior
+ * pointer, a stack address, a block already freed) gets a critical warning
+ * naming it, and nothing is freed.
+ *
+ * Since: 1.0
+ */
 void
 cymem_pool_free (CymemPool *pool,
                  gpointer   mem)
 {
   CymemTable *table;
   CymemChunk *chunk;
-  CymemTableEntry *entry;
-  gssize slot;
-  guint32 e;
+  gssize slot, e;
+  gsize n_bytes;
 
   /* The common case, with no call but in tail position (as in
    * cymem_pool_alloc()): a block carved from the pool's own chunk, nothing
@@ -1594,21 +1602,18 @@ cymem_pool_free (CymemPool *pool,
       return;
     }
   if (G_UNLIKELY (table->pins != 0) ||
-      (slot = cymem_table_carved_slot (table, mem, &chunk)) < 0 ||
-      (e = chunk->entry_of[slot]) >= table->n_entries ||
-      (entry = &cymem_table_entries (table)[e])->mem != mem ||
-      (entry->n_bytes & CYMEM_TABLE_DEAD) != 0 ||
+      (e = cymem_table_carved_entry (table, mem, &n_bytes, &chunk, &slot)) < 0 ||
       G_UNLIKELY (chunk->tool) ||
       !cymem_heap_put_is_quick (table->heap, chunk) ||
-      cymem_table_would_shrink (table))
+      cymem_table_too_big (table, 1))
     {
       pool_free_other (pool, mem, POOL_LOCKED);
       CYMEM_NO_TAIL_CALL (pool);
       return;
     }
 
-  pool->size -= entry->n_bytes & CYMEM_TABLE_SIZE_MASK;
-  cymem_table_remove_entry (table, e);
+  pool->size -= n_bytes;
+  cymem_table_remove_entry (table, (guint) e);
   cymem_heap_put_quick (chunk, (guint) slot);
   if (G_UNLIKELY (cymem_lock_release_no_wake (&pool->lock)))
     cymem_lock_wake (&pool->lock);
@@ -1620,6 +1625,7 @@ cymem_pool_free_internal (CymemPool *self,
 {
   return pool_free (self, mem, FALSE);
 }
+
 /**
  * cymem_pool_owns: (skip)
  * @pool: a pool

@@ -178,6 +178,34 @@ cymem_table_carved_slot (const CymemTable  *table,
   return slot;
 }
 
+/* The entry of @mem if it is a live block carved from the table's heap
+ * (its index, and its size in *@n_bytes), with its chunk and slot there;
+ * -1 if @mem is not in the heap's chunks (the index may have it), -2 if it
+ * is but is no live block's start. */
+G_ALWAYS_INLINE static inline gssize
+cymem_table_carved_entry (const CymemTable  *table,
+                          gconstpointer      mem,
+                          gsize             *n_bytes,
+                          CymemChunk       **chunk_out,
+                          gssize            *slot_out)
+{
+  const CymemTableEntry *entry;
+  gssize slot = cymem_table_carved_slot (table, mem, chunk_out);
+  guint32 e;
+
+  if (slot < 0)
+    return slot;
+  e = (*chunk_out)->entry_of[slot];
+  if (e >= table->n_entries)
+    return -2;
+  entry = &cymem_table_entries (table)[e];
+  if (entry->mem != mem || (entry->n_bytes & CYMEM_TABLE_DEAD) != 0)
+    return -2;
+  *n_bytes = entry->n_bytes & CYMEM_TABLE_SIZE_MASK;
+  *slot_out = slot;
+  return e;
+}
+
 /* Without an index (a small table, or one whose index could not be built):
  * a linear search, and the slot is the entry's position. */
 static inline gssize
@@ -213,24 +241,18 @@ cymem_table_find_slot (const CymemTable *table,
   if (table->heap != NULL)
     {
       CymemChunk *chunk;
-      gssize slot = cymem_table_carved_slot (table, mem, &chunk);
+      gssize slot;
+      gsize size;
+      gssize e = cymem_table_carved_entry (table, mem, &size, &chunk, &slot);
 
-      if (slot >= 0)
+      if (e >= 0)
         {
-          guint32 e = chunk->entry_of[slot];
-          const CymemTableEntry *entry;
-
-          if (e >= table->n_entries)
-            return -1;
-          entry = &cymem_table_entries (table)[e];
-          if (entry->mem != mem || (entry->n_bytes & CYMEM_TABLE_DEAD) != 0)
-            return -1;
           if (n_bytes != NULL)
-            *n_bytes = entry->n_bytes & CYMEM_TABLE_SIZE_MASK;
+            *n_bytes = size;
           *carved_slot = (gint) slot;
-          return (gssize) e | CYMEM_TABLE_CARVED_HANDLE;
+          return e | CYMEM_TABLE_CARVED_HANDLE;
         }
-      if (slot == -2)
+      if (e == -2)
         return -1;
     }
 
@@ -409,12 +431,14 @@ cymem_table_remove_entry (CymemTable *table,
     }
 }
 
-/* Whether a removal would make cymem_table_maybe_shrink() shrink. */
+/* Whether the table, once @n_removed more entries are gone, is mostly
+ * empty, so that cymem_table_maybe_shrink() shrinks it. */
 G_ALWAYS_INLINE static inline gboolean
-cymem_table_would_shrink (const CymemTable *table)
+cymem_table_too_big (const CymemTable *table,
+                     guint             n_removed)
 {
   return G_UNLIKELY (table->entries_capacity >= 1024) &&
-         cymem_table_count (table) - 1 < table->entries_capacity / 8;
+         cymem_table_count (table) - n_removed < table->entries_capacity / 8;
 }
 
 G_ALWAYS_INLINE static inline gboolean
@@ -450,8 +474,7 @@ cymem_table_remove (CymemTable    *table,
 static inline void
 cymem_table_maybe_shrink (CymemTable *table)
 {
-  if (G_UNLIKELY (table->entries_capacity >= 1024) &&
-      cymem_table_count (table) < table->entries_capacity / 8 && table->pins == 0)
+  if (cymem_table_too_big (table, 0) && table->pins == 0)
     cymem_table_shrink (table);
 }
 
