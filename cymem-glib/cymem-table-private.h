@@ -121,6 +121,10 @@ void     cymem_table_shrink      (CymemTable    *table);
 /* The process-wide cache of released arrays: empty it, and its size. */
 void     cymem_table_trim        (void);
 gsize    cymem_table_cached_bytes (void);
+/* For tests: the address space reserved for a long entries array (a
+ * multiple of 1 MiB), returning the old one; only while no table has one.
+ * 0 where entries arrays are not reservations. */
+gsize    cymem_table_set_long_reserve (gsize n_bytes);
 
 
 /* Fibonacci hashing: the top bits of the product mix every address bit, so

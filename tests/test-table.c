@@ -277,6 +277,100 @@ test_table_small_and_shrink (void)
   g_assert_cmpuint (cymem_table_cached_bytes (), ==, 0);
 }
 
+static void
+visit_in_order (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+  gsize *next = user_data;
+
+  g_assert_cmpuint (GPOINTER_TO_SIZE (mem), ==, *next * 16);
+  g_assert_cmpuint (n_bytes, ==, *next);
+  (*next)++;
+}
+
+/* Fills @table with blocks 1..@n (address 16 i, size i), checking early
+ * blocks stay found as the array grows. */
+static void
+fill_in_order (CymemTable *table,
+               guint       n)
+{
+  for (guint i = 1; i <= n; i++)
+    {
+      gsize n_bytes = 0;
+
+      g_assert_true (cymem_table_insert (table, GSIZE_TO_POINTER (i * 16), i));
+      if (i % 10000 == 0)
+        {
+          g_assert_true (cymem_table_lookup (table, GSIZE_TO_POINTER (16), &n_bytes));
+          g_assert_cmpuint (n_bytes, ==, 1);
+          g_assert_true (cymem_table_lookup (table, GSIZE_TO_POINTER (i * 16), &n_bytes));
+          g_assert_cmpuint (n_bytes, ==, i);
+        }
+    }
+}
+
+static void
+test_table_long_entries (void)
+{
+  CymemTable table = CYMEM_TABLE_INIT;
+  const guint n = 300000;  /* 4.6 MiB of entries: five 1 MiB reservations */
+  gsize next, cached;
+  gsize old_reserve;
+
+  g_test_summary ("Big entries arrays grow in place, in whole steps, and past "
+                  "their reservation without losing an entry or the order; a "
+                  "released one is kept for the next table, and trimmed");
+  cymem_table_trim ();
+  old_reserve = cymem_table_set_long_reserve (1 << 20);
+  if (old_reserve == 0)
+    {
+      g_test_skip ("entries arrays are plain arrays on this platform");
+      return;
+    }
+
+  fill_in_order (&table, n);
+  /* Whole 1 MiB steps (65,536 entries), not the next power of two. */
+  g_assert_cmpuint (table.entries_capacity, ==, 5 * 65536);
+  next = 1;
+  cymem_table_foreach (&table, visit_in_order, &next);
+  g_assert_cmpuint (next, ==, n + 1);
+  for (guint i = 2; i <= n; i++)
+    {
+      g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (i * 16), NULL, NULL));
+      cymem_table_maybe_shrink (&table);
+    }
+  g_assert_cmpuint (table.entries_capacity, <, 1024);
+  next = 1;
+  cymem_table_foreach (&table, visit_in_order, &next);
+  g_assert_cmpuint (next, ==, 2);
+  g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (16), NULL, NULL));
+  cymem_table_drain (&table, NULL, NULL, NULL);  /* empty: func is not called */
+  table = (CymemTable) CYMEM_TABLE_INIT;
+
+  /* Within one reservation: released into the cache, then taken again. */
+  cymem_table_trim ();
+  fill_in_order (&table, 40000);
+  g_assert_cmpuint (table.entries_capacity, ==, 65536);
+  cached = cymem_table_cached_bytes ();
+  for (guint i = 1; i <= 40000; i++)
+    g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (i * 16), NULL, NULL));
+  cymem_table_drain (&table, NULL, NULL, NULL);
+  g_assert_cmpuint (cymem_table_cached_bytes (), >=, cached + 40000 * sizeof (CymemTableEntry));
+  g_assert_cmpuint (cymem_table_cached_bytes (), <=, 4 << 20);
+  table = (CymemTable) CYMEM_TABLE_INIT;
+  fill_in_order (&table, 40000);
+  g_assert_cmpuint (cymem_table_cached_bytes (), <=, cached);
+  next = 1;
+  cymem_table_foreach (&table, visit_in_order, &next);
+  g_assert_cmpuint (next, ==, 40001);
+  for (guint i = 1; i <= 40000; i++)
+    g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (i * 16), NULL, NULL));
+  cymem_table_drain (&table, NULL, NULL, NULL);
+
+  cymem_table_trim ();
+  g_assert_cmpuint (cymem_table_cached_bytes (), ==, 0);
+  cymem_table_set_long_reserve (old_reserve);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -290,6 +384,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/Cymem/Table/update-keeps-order", test_table_update_keeps_order);
   g_test_add_func ("/Cymem/Table/take", test_table_take);
   g_test_add_func ("/Cymem/Table/small-and-shrink", test_table_small_and_shrink);
+  g_test_add_func ("/Cymem/Table/long-entries", test_table_long_entries);
 
   return g_test_run ();
 }
