@@ -348,38 +348,46 @@ run_w4 (const Allocator *a, gsize size, gsize n, gpointer *blocks, gdouble *tear
 
 /* --- memory overhead --- */
 
-/* Bytes in anonymous mappings: glibc's own large chunks, and the arrays a
- * CymemPool maps for its bookkeeping, which mallinfo2() does not see. */
+/* Resident bytes of anonymous mappings: glibc's own large chunks, and the
+ * chunks and arrays a CymemPool maps for its bookkeeping, which
+ * mallinfo2() does not see. Resident, not mapped: a pool's big entries
+ * array is a reservation of address space whose pages exist only once
+ * used. */
 static gsize
-anonymous_mapped (void)
+anonymous_resident (void)
 {
-  g_autofree char *maps = NULL;
+  g_autofree char *smaps = NULL;
   g_auto(GStrv) lines = NULL;
+  gboolean anonymous = FALSE;
   gsize total = 0;
 
-  if (!g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL))
+  if (!g_file_get_contents ("/proc/self/smaps", &smaps, NULL, NULL))
     return 0;
-  lines = g_strsplit (maps, "\n", -1);
+  lines = g_strsplit (smaps, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      guint64 start, end;
+      guint64 start, end, kib;
       char path[256] = "";
 
-      /* start-end perms offset dev inode [path] */
+      /* A mapping's line, "start-end perms offset dev inode [path]", then
+       * its fields, "Rss:  N kB" among them. */
       if (sscanf (lines[i], "%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x %*s %*s %*s %*s %255s",
-                  &start, &end, path) >= 2 && path[0] == '\0')
-        total += end - start;
+                  &start, &end, path) >= 2)
+        anonymous = path[0] == '\0';
+      else if (anonymous && sscanf (lines[i], "Rss: %" G_GINT64_MODIFIER "u kB", &kib) == 1)
+        total += kib * 1024;
     }
   return total;
 }
 
-/* What malloc has handed out on the heap plus every anonymous mapping
- * (which includes malloc's mmapped chunks, so those are not counted twice). */
+/* What malloc has handed out on the heap plus every anonymous mapping's
+ * resident pages (which include malloc's mmapped chunks, so those are not
+ * counted twice). */
 static gsize
 heap_in_use (void)
 {
   struct mallinfo2 info = mallinfo2 ();
-  return info.uordblks + anonymous_mapped ();
+  return info.uordblks + anonymous_resident ();
 }
 
 /* Heap bytes per live block, allocator overhead and bookkeeping included. */
@@ -389,6 +397,9 @@ heap_per_block (const Allocator *a, gsize size, gsize n, gpointer *blocks)
   gpointer ctx;
   gsize before, after;
 
+  /* The array of block pointers is ours, not the allocator's: its pages
+   * must be resident before, or they would count as used. */
+  memset (blocks, 0, n * sizeof (gpointer));
   malloc_trim (0);
   before = heap_in_use ();
   ctx = a->ctx_new ();
