@@ -121,10 +121,13 @@ void     cymem_table_shrink      (CymemTable    *table);
 /* The process-wide cache of released arrays: empty it, and its size. */
 void     cymem_table_trim        (void);
 gsize    cymem_table_cached_bytes (void);
-/* For tests: the address space reserved for a long entries array (a
- * multiple of 1 MiB), returning the old one; only while no table has one.
- * 0 where entries arrays are not reservations. */
-gsize    cymem_table_set_long_reserve (gsize n_bytes);
+/* Whether big entries arrays are reservations grown in place (64-bit
+ * Linux), and, for tests and the fuzzer, which size makes one (a power of
+ * two from 256 entries) and how much address space it reserves (a
+ * multiple of 1 MiB). Only while no table has such an array. */
+gboolean cymem_table_has_long_entries (void);
+void     cymem_table_set_long_layout  (guint          min_entries,
+                                       gsize          reserve);
 
 
 /* Fibonacci hashing: the top bits of the product mix every address bit, so

@@ -269,7 +269,8 @@ static struct {
   gsize   populated;  /* bytes at its start still backed by pages */
 } long_cache[LONG_CACHE_DEPTH];
 static guint long_cache_n;
-/* LONG_RESERVE, but for cymem_table_set_long_reserve(). */
+/* LONG_MIN_ENTRIES and LONG_RESERVE, but for cymem_table_set_long_layout(). */
+static guint long_min_entries = LONG_MIN_ENTRIES;
 static gsize long_reserve = LONG_RESERVE;
 
 /* The bytes mapped for an array of @n_bytes of entries. */
@@ -367,22 +368,30 @@ long_trim (void)
     }
 }
 
-gsize
-cymem_table_set_long_reserve (gsize n_bytes)
+void
+cymem_table_set_long_layout (guint min_entries,
+                             gsize reserve)
 {
-  gsize old = long_reserve;
-
-  g_assert (n_bytes >= LONG_STEP && n_bytes % LONG_STEP == 0);
+  /* Populated ranges must start on a page. */
+  g_assert (min_entries >= 256 && (min_entries & (min_entries - 1)) == 0 &&
+            min_entries <= LONG_MIN_ENTRIES);
+  g_assert (reserve >= LONG_STEP && reserve % LONG_STEP == 0);
   long_trim ();
-  long_reserve = n_bytes;
-  return old;
+  long_min_entries = min_entries;
+  long_reserve = reserve;
+}
+
+gboolean
+cymem_table_has_long_entries (void)
+{
+  return TRUE;
 }
 
 static void
 entries_free (CymemTableEntry *entries,
               guint            capacity)
 {
-  if (capacity >= LONG_MIN_ENTRIES)
+  if (capacity >= long_min_entries)
     long_free ((guint8 *) entries, (gsize) capacity * sizeof (CymemTableEntry));
   else
     array_free (entries, (gsize) capacity * sizeof (CymemTableEntry));
@@ -399,9 +408,9 @@ entries_resize (CymemTableEntry *entries,
   gsize new_bytes = (gsize) new_capacity * sizeof (CymemTableEntry);
   guint8 *mem;
 
-  if (new_capacity < LONG_MIN_ENTRIES && old_capacity < LONG_MIN_ENTRIES)
+  if (new_capacity < long_min_entries && old_capacity < long_min_entries)
     return array_resize (entries, old_bytes, new_bytes);
-  if (old_capacity >= LONG_MIN_ENTRIES && new_capacity > old_capacity)
+  if (old_capacity >= long_min_entries && new_capacity > old_capacity)
     {
       /* In place, or the reservation moved by the kernel: no copy. */
       mem = (guint8 *) entries;
@@ -412,16 +421,16 @@ entries_resize (CymemTableEntry *entries,
             return NULL;
         }
       long_populate (mem, old_bytes, new_bytes);
-      return (CymemTableEntry *) mem;
+      return (CymemTableEntry *) (gpointer) mem;
     }
 
-  mem = new_capacity >= LONG_MIN_ENTRIES ? long_new (new_bytes) : array_resize (NULL, 0, new_bytes);
+  mem = new_capacity >= long_min_entries ? long_new (new_bytes) : array_resize (NULL, 0, new_bytes);
   if (mem == NULL)
     return NULL;
   if (n_used > 0)
     memcpy (mem, entries, (gsize) n_used * sizeof (CymemTableEntry));
   entries_free (entries, old_capacity);
-  return (CymemTableEntry *) mem;
+  return (CymemTableEntry *) (gpointer) mem;
 }
 
 #else
@@ -448,11 +457,18 @@ long_trim (void)
 {
 }
 
-gsize
-cymem_table_set_long_reserve (gsize n_bytes)
+void
+cymem_table_set_long_layout (guint min_entries,
+                             gsize reserve)
 {
-  (void) n_bytes;
-  return 0;
+  (void) min_entries;
+  (void) reserve;
+}
+
+gboolean
+cymem_table_has_long_entries (void)
+{
+  return FALSE;
 }
 #endif
 

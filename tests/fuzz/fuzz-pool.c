@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cymem-pool-private.h"
+#include "cymem-table-private.h"
 
 #include "../counting-allocator.h"
 
@@ -478,6 +479,9 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   if (!initialized)
     {
       g_log_set_handler ("Cymem", G_LOG_LEVEL_CRITICAL, count_critical, NULL);
+      /* Entries arrays from 256 entries (not 4,096) are reservations grown
+       * in place, so that inputs of a few hundred blocks reach them. */
+      cymem_table_set_long_layout (256, 1 << 20);
       initialized = TRUE;
     }
 
