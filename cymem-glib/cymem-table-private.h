@@ -124,7 +124,8 @@ gsize    cymem_table_cached_bytes (void);
 /* Whether big entries arrays are reservations grown in place (64-bit
  * Linux), and, for tests and the fuzzer, which size makes one (a power of
  * two from 256 entries) and how much address space it reserves (a
- * multiple of 1 MiB). Only while no table has such an array. */
+ * multiple of 1 MiB; 0, 0 for the defaults). Only while no table has
+ * such an array. */
 gboolean cymem_table_has_long_entries (void);
 void     cymem_table_set_long_layout  (guint          min_entries,
                                        gsize          reserve);

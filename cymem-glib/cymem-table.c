@@ -254,7 +254,7 @@ array_resize (gpointer mem,
 #if defined(__linux__) && GLIB_SIZEOF_VOID_P == 8
 #define LONG_MIN_ENTRIES  4096                   /* 64 KiB of entries */
 #define LONG_STEP         ((gsize) 1 << 20)      /* populated at a time */
-#define LONG_RESERVE      ((gsize) 64 << 20)
+#define LONG_RESERVE      ((gsize) 16 << 20)
 #define LONG_KEEP         ((gsize) 2 << 20)      /* populated bytes a cached one keeps */
 #define LONG_CACHE_DEPTH  2
 #ifndef MADV_POPULATE_WRITE
@@ -372,6 +372,11 @@ void
 cymem_table_set_long_layout (guint min_entries,
                              gsize reserve)
 {
+  if (min_entries == 0)
+    {
+      min_entries = LONG_MIN_ENTRIES;
+      reserve = LONG_RESERVE;
+    }
   /* Populated ranges must start on a page. */
   g_assert (min_entries >= 256 && (min_entries & (min_entries - 1)) == 0 &&
             min_entries <= LONG_MIN_ENTRIES);
