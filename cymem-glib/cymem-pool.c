@@ -359,23 +359,36 @@ pool_release_frame (CymemPool *self)
 #define REAP_BATCH 64
 
 /* Releases the memory of the blocks freed while the table was pinned, in
- * batches so that no allocation is needed and the lock is held briefly. */
+ * batches so that no allocation is needed and the lock is held briefly:
+ * each batch looks at a bounded stretch of the table, from where the last
+ * one stopped. */
 static G_GNUC_NO_INLINE void
 pool_reap (CymemPool *self)
 {
   gpointer dead[REAP_BATCH];
-  guint n;
+  guint n, cursor = 0, idle = 0;
+  gboolean more;
 
   do
     {
       CYMEM_PERTURB ();
       cymem_lock_acquire (&self->lock);
-      n = self->table.pins == 0 ? cymem_table_reap (&self->table, dead, REAP_BATCH) : 0;
+      n = 0;
+      more = FALSE;
+      if (self->table.pins == 0)
+        {
+          n = cymem_table_reap (&self->table, dead, REAP_BATCH, &cursor);
+          /* Some dead block is within a lap of the table; the bound on
+           * stretches that find none only guards against a miscount. */
+          idle = n > 0 ? 0 : idle + 1;
+          more = self->table.n_dead > 0 &&
+                 idle <= self->table.n_entries / CYMEM_TABLE_REAP_SCAN + 1;
+        }
       cymem_lock_release (&self->lock);
       for (guint i = 0; i < n; i++)
         pool_block_free (dead[i], 0, self);
     }
-  while (n == REAP_BATCH);
+  while (more);
 }
 
 static gboolean

@@ -112,23 +112,23 @@ void     cymem_table_drain       (CymemTable    *table,
 void     cymem_table_kill        (CymemTable    *table,
                                   gssize         slot);
 void     cymem_table_kill_all    (CymemTable    *table);
+/* The most entries one cymem_table_reap() looks at. */
+#define CYMEM_TABLE_REAP_SCAN 4096
 guint    cymem_table_reap        (CymemTable    *table,
                                   gpointer      *out,
-                                  guint          max);
+                                  guint          max,
+                                  guint         *cursor);
 gboolean cymem_table_reserve     (CymemTable    *table,
                                   guint          n_more);
 void     cymem_table_shrink      (CymemTable    *table);
 /* The process-wide cache of released arrays: empty it, and its size. */
 void     cymem_table_trim        (void);
 gsize    cymem_table_cached_bytes (void);
-/* Whether big entries arrays are reservations grown in place (64-bit
- * Linux), and, for tests and the fuzzer, which size makes one (a power of
- * two from 256 entries) and how much address space it reserves (a
- * multiple of 1 MiB; 0, 0 for the defaults). Only while no table has
- * such an array. */
+/* Whether big entries arrays are mappings grown without a copy (64-bit
+ * Linux), and, for tests and the fuzzer, from which size (a power of two
+ * from 256 entries; 0 for the default). Only while no table has one. */
 gboolean cymem_table_has_long_entries (void);
-void     cymem_table_set_long_layout  (guint          min_entries,
-                                       gsize          reserve);
+void     cymem_table_set_long_layout  (guint          min_entries);
 
 
 /* Fibonacci hashing: the top bits of the product mix every address bit, so

@@ -241,20 +241,21 @@ array_resize (gpointer mem,
  * Growing an array by copying it into one twice its size copies about
  * 16 bytes an entry in all, which was 20 of the 152 instructions a block
  * of the alloc-then-teardown benchmark at N = 100,000. So an entries array
- * of LONG_MIN_ENTRIES or more is one reservation of address space
- * (LONG_RESERVE, MAP_NORESERVE: pages exist only once touched) that grows
- * in place: its next LONG_STEP bytes are populated in one call
- * (MADV_POPULATE_WRITE; a fault per page costs about a microsecond here),
- * so a table holds at most one step it does not use. Past the reservation,
- * mremap() moves the pages without copying them. Released reservations are
- * kept (LONG_CACHE_DEPTH of them) with their first pages still populated,
- * within the cache's byte budget, so the next big table starts on pages
- * that do not fault; the rest goes back to the kernel at once. */
+ * of LONG_MIN_ENTRIES or more is a mapping of the next power of two of its
+ * size that grows without a copy: within the mapping, its next pages are
+ * populated in one call (MADV_POPULATE_WRITE; a fault per page costs about
+ * a microsecond here), in steps of LONG_STEP once it is that big, so a
+ * table holds at most one step it does not use; past the mapping, mremap()
+ * moves the pages to a bigger one. The address space is at most twice the
+ * array, as with doubling (a fixed bigger reservation made pools fail
+ * under an address-space limit: found by adversarial review). Released
+ * arrays are kept (LONG_CACHE_DEPTH of them) with their first LONG_KEEP
+ * bytes still populated, within the cache's byte budget, so the next big
+ * table starts on pages that do not fault; the rest is unmapped at once. */
 
 #if defined(__linux__) && GLIB_SIZEOF_VOID_P == 8
 #define LONG_MIN_ENTRIES  4096                   /* 64 KiB of entries */
 #define LONG_STEP         ((gsize) 1 << 20)      /* populated at a time */
-#define LONG_RESERVE      ((gsize) 16 << 20)
 #define LONG_KEEP         ((gsize) 2 << 20)      /* populated bytes a cached one keeps */
 #define LONG_CACHE_DEPTH  2
 #ifndef MADV_POPULATE_WRITE
@@ -262,22 +263,26 @@ array_resize (gpointer mem,
 #endif
 
 G_STATIC_ASSERT (LONG_STEP % (LONG_MIN_ENTRIES * sizeof (CymemTableEntry)) == 0);
-G_STATIC_ASSERT (LONG_RESERVE % LONG_STEP == 0 && LONG_KEEP % LONG_STEP == 0);
+G_STATIC_ASSERT (LONG_KEEP % LONG_STEP == 0);
 
 static struct {
   guint8 *mem;
+  gsize   mapped;
   gsize   populated;  /* bytes at its start still backed by pages */
 } long_cache[LONG_CACHE_DEPTH];
 static guint long_cache_n;
-/* LONG_MIN_ENTRIES and LONG_RESERVE, but for cymem_table_set_long_layout(). */
+/* LONG_MIN_ENTRIES, but for cymem_table_set_long_layout(). */
 static guint long_min_entries = LONG_MIN_ENTRIES;
-static gsize long_reserve = LONG_RESERVE;
 
-/* The bytes mapped for an array of @n_bytes of entries. */
+/* The bytes mapped for a long array of @n_bytes of entries. */
 static gsize
 long_mapped (gsize n_bytes)
 {
-  return (n_bytes + long_reserve - 1) / long_reserve * long_reserve;
+  gsize mapped = (gsize) long_min_entries * sizeof (CymemTableEntry);
+
+  while (mapped < n_bytes)
+    mapped *= 2;
+  return mapped;
 }
 
 /* A kernel without MADV_POPULATE_WRITE refuses it: the pages then fault in
@@ -291,60 +296,76 @@ long_populate (guint8 *mem,
     (void) madvise (mem + from, to - from, MADV_POPULATE_WRITE);
 }
 
-/* A reservation for @n_bytes of entries, those populated; or NULL. */
+/* A long array for @n_bytes of entries, those populated; or NULL. */
 static guint8 *
 long_new (gsize n_bytes)
 {
+  gsize want = long_mapped (n_bytes);
   guint8 *mem = NULL;
-  gsize populated = 0;
+  gsize mapped = 0, populated = 0;
 
   cymem_lock_acquire (&cache_lock);
-  if (long_cache_n > 0 && long_mapped (n_bytes) == long_reserve)
+  if (long_cache_n > 0)
     {
       long_cache_n--;
       mem = long_cache[long_cache_n].mem;
+      mapped = long_cache[long_cache_n].mapped;
       populated = long_cache[long_cache_n].populated;
       cache_bytes -= populated;
     }
   cymem_lock_release (&cache_lock);
 
+  /* A cached one is made the size wanted: the mapping's size must be
+   * long_mapped() of the capacity when it is released. */
+  if (mem != NULL && mapped > want)
+    {
+      munmap (mem + want, mapped - want);
+      populated = MIN (populated, want);
+    }
+  else if (mem != NULL && mapped < want)
+    {
+      guint8 *moved = mremap (mem, mapped, want, MREMAP_MAYMOVE);
+
+      if (moved == MAP_FAILED)
+        munmap (mem, mapped);
+      mem = moved == MAP_FAILED ? NULL : moved;
+    }
   if (mem == NULL)
     {
-      mem = mmap (NULL, long_mapped (n_bytes), PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      mem = mmap (NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (mem == MAP_FAILED)
         return NULL;
+      populated = 0;
     }
   long_populate (mem, populated, n_bytes);
   return mem;
 }
 
-/* Releases a reservation of which the first @n_bytes may be populated. */
+/* Releases a long array of which the first @n_bytes may be populated. */
 static void
 long_free (guint8 *mem,
            gsize   n_bytes)
 {
+  gsize mapped = long_mapped (n_bytes);
   gsize keep = MIN (n_bytes, LONG_KEEP);
   gboolean cached = FALSE;
 
-  if (long_mapped (n_bytes) == long_reserve)
+  cymem_lock_acquire (&cache_lock);
+  if (cache_on_locked () && long_cache_n < LONG_CACHE_DEPTH && cache_bytes + keep <= CACHE_MAX_BYTES)
     {
-      /* Still private: return the pages past the kept ones first. */
-      if (n_bytes > keep)
-        (void) madvise (mem + keep, n_bytes - keep, MADV_DONTNEED);
-      cymem_lock_acquire (&cache_lock);
-      if (cache_on_locked () && long_cache_n < LONG_CACHE_DEPTH && cache_bytes + keep <= CACHE_MAX_BYTES)
-        {
-          long_cache[long_cache_n].mem = mem;
-          long_cache[long_cache_n].populated = keep;
-          long_cache_n++;
-          cache_bytes += keep;
-          cached = TRUE;
-        }
-      cymem_lock_release (&cache_lock);
+      long_cache[long_cache_n].mem = mem;
+      long_cache[long_cache_n].mapped = long_mapped (keep);
+      long_cache[long_cache_n].populated = keep;
+      long_cache_n++;
+      cache_bytes += keep;
+      cached = TRUE;
     }
-  if (!cached)
-    munmap (mem, long_mapped (n_bytes));
+  cymem_lock_release (&cache_lock);
+  /* keep is all of the array, or a power of two: no page past it is kept. */
+  if (cached && mapped > long_mapped (keep))
+    munmap (mem + long_mapped (keep), mapped - long_mapped (keep));
+  else if (!cached)
+    munmap (mem, mapped);
 }
 
 static void
@@ -353,37 +374,33 @@ long_trim (void)
   for (;;)
     {
       guint8 *mem = NULL;
+      gsize mapped = 0;
 
       cymem_lock_acquire (&cache_lock);
       if (long_cache_n > 0)
         {
           long_cache_n--;
           mem = long_cache[long_cache_n].mem;
+          mapped = long_cache[long_cache_n].mapped;
           cache_bytes -= long_cache[long_cache_n].populated;
         }
       cymem_lock_release (&cache_lock);
       if (mem == NULL)
         break;
-      munmap (mem, long_reserve);
+      munmap (mem, mapped);
     }
 }
 
 void
-cymem_table_set_long_layout (guint min_entries,
-                             gsize reserve)
+cymem_table_set_long_layout (guint min_entries)
 {
   if (min_entries == 0)
-    {
-      min_entries = LONG_MIN_ENTRIES;
-      reserve = LONG_RESERVE;
-    }
+    min_entries = LONG_MIN_ENTRIES;
   /* Populated ranges must start on a page. */
   g_assert (min_entries >= 256 && (min_entries & (min_entries - 1)) == 0 &&
             min_entries <= LONG_MIN_ENTRIES);
-  g_assert (reserve >= LONG_STEP && reserve % LONG_STEP == 0);
   long_trim ();
   long_min_entries = min_entries;
-  long_reserve = reserve;
 }
 
 gboolean
@@ -417,7 +434,7 @@ entries_resize (CymemTableEntry *entries,
     return array_resize (entries, old_bytes, new_bytes);
   if (old_capacity >= long_min_entries && new_capacity > old_capacity)
     {
-      /* In place, or the reservation moved by the kernel: no copy. */
+      /* In its mapping, or moved by the kernel to a bigger one: no copy. */
       mem = (guint8 *) entries;
       if (long_mapped (new_bytes) != long_mapped (old_bytes))
         {
@@ -463,11 +480,9 @@ long_trim (void)
 }
 
 void
-cymem_table_set_long_layout (guint min_entries,
-                             gsize reserve)
+cymem_table_set_long_layout (guint min_entries)
 {
   (void) min_entries;
-  (void) reserve;
 }
 
 gboolean
@@ -874,24 +889,37 @@ cymem_table_kill_all (CymemTable *table)
 }
 
 /* Hands at most @max dead blocks over to @out, turning their entries into
- * holes; returns how many. Only for an unpinned table. */
+ * holes; returns how many. The search starts at *@cursor (0 at first),
+ * wraps around, looks at CYMEM_TABLE_REAP_SCAN entries at most (so the
+ * pool's lock is held briefly), and leaves where it stopped in *@cursor:
+ * a caller taking the dead blocks a batch at a time walks the table once,
+ * not once a batch (which was quadratic in a big pool with many dead
+ * blocks: found by adversarial review). Only for an unpinned table. */
 guint
 cymem_table_reap (CymemTable *table,
                   gpointer   *out,
-                  guint       max)
+                  guint       max,
+                  guint      *cursor)
 {
   CymemTableEntry *entries = cymem_table_entries (table);
   guint n = 0;
+  guint e = *cursor < table->n_entries ? *cursor : 0;
 
   g_assert (table->pins == 0);
 
-  for (guint e = 0; e < table->n_entries && n < max && table->n_dead > 0; e++)
-    if (entries[e].mem != NULL && (entries[e].n_bytes & CYMEM_TABLE_DEAD) != 0)
-      {
-        out[n++] = entries[e].mem;
-        entries[e].mem = NULL;
-        table->n_dead--;
-      }
+  for (guint seen = 0;
+       seen < MIN (table->n_entries, CYMEM_TABLE_REAP_SCAN) && n < max && table->n_dead > 0;
+       seen++)
+    {
+      if (entries[e].mem != NULL && (entries[e].n_bytes & CYMEM_TABLE_DEAD) != 0)
+        {
+          out[n++] = entries[e].mem;
+          entries[e].mem = NULL;
+          table->n_dead--;
+        }
+      e = e + 1 == table->n_entries ? 0 : e + 1;
+    }
+  *cursor = e;
 
   while (table->n_entries > 0 && entries[table->n_entries - 1].mem == NULL)
     {

@@ -10,6 +10,9 @@
 
 #include "config.h"  /* before the private headers: HAVE_VALGRIND */
 
+#include <string.h>
+#include <sys/resource.h>
+
 #include "cymem-table-private.h"
 
 typedef struct
@@ -312,18 +315,18 @@ static void
 test_table_long_entries (void)
 {
   CymemTable table = CYMEM_TABLE_INIT;
-  const guint n = 300000;  /* 4.6 MiB of entries: past a 1 MiB reservation */
+  const guint n = 300000;  /* 4.6 MiB of entries, moved at each power of two */
   gsize next, cached;
 
-  g_test_summary ("Big entries arrays grow in place, in whole steps, and past "
-                  "their reservation without losing an entry or the order; a "
-                  "released one is kept for the next table, and trimmed");
+  g_test_summary ("Big entries arrays grow without a copy, in whole steps, "
+                  "without losing an entry or the order; a released one is kept "
+                  "for the next table, and trimmed");
   if (!cymem_table_has_long_entries ())
     {
       g_test_skip ("entries arrays are plain arrays on this platform");
       return;
     }
-  cymem_table_set_long_layout (4096, 1 << 20);
+  cymem_table_set_long_layout (4096);
 
   fill_in_order (&table, n);
   /* Whole 1 MiB steps (65,536 entries), not the next power of two. */
@@ -344,7 +347,7 @@ test_table_long_entries (void)
   cymem_table_drain (&table, NULL, NULL, NULL);  /* empty: func is not called */
   table = (CymemTable) CYMEM_TABLE_INIT;
 
-  /* Within one reservation: released into the cache, then taken again. */
+  /* Released into the cache, then taken again. */
   cymem_table_trim ();
   fill_in_order (&table, 40000);
   g_assert_cmpuint (table.entries_capacity, ==, 65536);
@@ -366,7 +369,135 @@ test_table_long_entries (void)
 
   cymem_table_trim ();
   g_assert_cmpuint (cymem_table_cached_bytes (), ==, 0);
-  cymem_table_set_long_layout (0, 0);
+  cymem_table_set_long_layout (0);
+}
+
+static void
+ignore_block (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+}
+
+/* Bytes of address space the process has mapped, from /proc/self/status. */
+static gsize
+vm_size (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) ||
+      (line = strstr (status, "VmSize:")) == NULL)
+    return 0;
+  return (gsize) g_ascii_strtoull (line + strlen ("VmSize:"), NULL, 10) * 1024;
+}
+
+static void
+test_table_long_entries_address_space (void)
+{
+  g_test_summary ("Many tables of a few thousand entries fit in an address "
+                  "space limit their arrays fit in: a big entries array maps "
+                  "at most twice its size (1.2.3's first version reserved "
+                  "16 MiB for each; found by adversarial review)");
+#ifdef HAVE_VALGRIND
+  if (RUNNING_ON_VALGRIND)
+    {
+      g_test_skip ("valgrind manages the address space itself");
+      return;
+    }
+#endif
+  if (vm_size () == 0)
+    {
+      g_test_skip ("no /proc/self/status");
+      return;
+    }
+  if (g_test_subprocess ())
+    {
+      const guint n_tables = 200, n = 5000;  /* 80 KiB of entries each */
+      CymemTable *tables = g_new0 (CymemTable, n_tables);
+      struct rlimit limit;
+
+      /* 200 tables need about 40 MiB of arrays; allow 256 MiB more. */
+      limit.rlim_cur = limit.rlim_max = vm_size () + ((rlim_t) 256 << 20);
+      g_assert_no_errno (setrlimit (RLIMIT_AS, &limit));
+      for (guint t = 0; t < n_tables; t++)
+        {
+          tables[t] = (CymemTable) CYMEM_TABLE_INIT;
+          for (guint i = 1; i <= n; i++)
+            g_assert_true (cymem_table_insert (&tables[t], GSIZE_TO_POINTER ((t * n + i) * 16), 1));
+        }
+      for (guint t = 0; t < n_tables; t++)
+        cymem_table_drain (&tables[t], ignore_block, NULL, NULL);
+      g_free (tables);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+static void
+test_table_reap_cursor (void)
+{
+  CymemTable table = CYMEM_TABLE_INIT;
+  const guint n = 10000;
+  GHashTable *reaped = g_hash_table_new (NULL, NULL);
+  gpointer out[64];
+  guint got, cursor = 0;
+
+  g_test_summary ("Dead blocks are handed over a batch at a time from where "
+                  "the last batch stopped, wrapping around, each exactly once");
+  for (guint i = 1; i <= n; i++)
+    g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (i * 16), i));
+
+  /* Killed while pinned: every odd block. */
+  table.pins++;
+  for (guint i = 1; i <= n; i += 2)
+    cymem_table_kill (&table, cymem_table_find (&table, GSIZE_TO_POINTER (i * 16), NULL));
+  table.pins--;
+  do
+    {
+      got = cymem_table_reap (&table, out, G_N_ELEMENTS (out), &cursor);
+      for (guint k = 0; k < got; k++)
+        {
+          g_assert_cmpuint (GPOINTER_TO_SIZE (out[k]) / 16 % 2, ==, 1);
+          g_assert_true (g_hash_table_add (reaped, out[k]));  /* not seen before */
+        }
+    }
+  while (got == G_N_ELEMENTS (out));
+  g_assert_cmpuint (g_hash_table_size (reaped), ==, n / 2);
+  g_assert_cmpuint (table.n_dead, ==, 0);
+  g_assert_cmpuint (cymem_table_count (&table), ==, n / 2);
+
+  /* Dead blocks behind the cursor are found by wrapping around. */
+  table.pins++;
+  cymem_table_kill (&table, cymem_table_find (&table, GSIZE_TO_POINTER (2 * 16), NULL));
+  cymem_table_kill (&table, cymem_table_find (&table, GSIZE_TO_POINTER (4 * 16), NULL));
+  table.pins--;
+  cursor = table.n_entries - 3;
+  got = cymem_table_reap (&table, out, G_N_ELEMENTS (out), &cursor);
+  g_assert_cmpuint (got, ==, 2);
+  g_assert_true (out[0] == GSIZE_TO_POINTER (2 * 16) && out[1] == GSIZE_TO_POINTER (4 * 16));
+  g_assert_cmpuint (cymem_table_reap (&table, out, G_N_ELEMENTS (out), &cursor), ==, 0);
+
+  /* One call looks at CYMEM_TABLE_REAP_SCAN entries at most: a dead block
+   * further on is found by the next call, from where this one stopped. */
+  g_assert_cmpuint (table.n_entries, >, CYMEM_TABLE_REAP_SCAN + 1);
+  table.pins++;
+  cymem_table_kill (&table, cymem_table_find (&table, GSIZE_TO_POINTER ((n - 2) * 16), NULL));
+  table.pins--;
+  cursor = 0;
+  g_assert_cmpuint (cymem_table_reap (&table, out, G_N_ELEMENTS (out), &cursor), ==, 0);
+  g_assert_cmpuint (cursor, ==, CYMEM_TABLE_REAP_SCAN);
+  g_assert_cmpuint (table.n_dead, ==, 1);
+  g_assert_cmpuint (cymem_table_reap (&table, out, G_N_ELEMENTS (out), &cursor), ==, 0);
+  g_assert_cmpuint (cursor, ==, 2 * CYMEM_TABLE_REAP_SCAN);
+  g_assert_cmpuint (n - 3, >=, 2 * CYMEM_TABLE_REAP_SCAN);  /* its entry is next */
+  g_assert_cmpuint (cymem_table_reap (&table, out, G_N_ELEMENTS (out), &cursor), ==, 1);
+  g_assert_true (out[0] == GSIZE_TO_POINTER ((n - 2) * 16));
+
+  for (guint i = 6; i <= n; i += 2)
+    if (i != n - 2)
+      g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (i * 16), NULL, NULL));
+  cymem_table_drain (&table, NULL, NULL, NULL);
+  g_hash_table_unref (reaped);
 }
 
 int
@@ -383,6 +514,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/Cymem/Table/take", test_table_take);
   g_test_add_func ("/Cymem/Table/small-and-shrink", test_table_small_and_shrink);
   g_test_add_func ("/Cymem/Table/long-entries", test_table_long_entries);
+  g_test_add_func ("/Cymem/Table/reap-cursor", test_table_reap_cursor);
+  g_test_add_func ("/Cymem/Table/long-entries-address-space", test_table_long_entries_address_space);
 
   return g_test_run ();
 }

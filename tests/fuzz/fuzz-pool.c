@@ -481,7 +481,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
       g_log_set_handler ("Cymem", G_LOG_LEVEL_CRITICAL, count_critical, NULL);
       /* Entries arrays from 256 entries (not 4,096) are reservations grown
        * in place, so that inputs of a few hundred blocks reach them. */
-      cymem_table_set_long_layout (256, 1 << 20);
+      cymem_table_set_long_layout (256);
       initialized = TRUE;
     }
 
