@@ -25,6 +25,7 @@
 
 #ifdef __linux__
 #include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 #include "cymem-lock-private.h"
@@ -241,17 +242,18 @@ array_resize (gpointer mem,
  * Growing an array by copying it into one twice its size copies about
  * 16 bytes an entry in all, which was 20 of the 152 instructions a block
  * of the alloc-then-teardown benchmark at N = 100,000. So an entries array
- * of LONG_MIN_ENTRIES or more is a mapping of the next power of two of its
- * size that grows without a copy: within the mapping, its next pages are
- * populated in one call (MADV_POPULATE_WRITE; a fault per page costs about
- * a microsecond here), in steps of LONG_STEP once it is that big, so a
- * table holds at most one step it does not use; past the mapping, mremap()
- * moves the pages to a bigger one. The address space is at most twice the
- * array, as with doubling (a fixed bigger reservation made pools fail
- * under an address-space limit: found by adversarial review). Released
- * arrays are kept (LONG_CACHE_DEPTH of them) with their first LONG_KEEP
- * bytes still populated, within the cache's byte budget, so the next big
- * table starts on pages that do not fault; the rest is unmapped at once. */
+ * of LONG_MIN_ENTRIES or more is a mapping of its own that grows without a
+ * copy: within the mapping, its next pages are populated in one call
+ * (MADV_POPULATE_WRITE; a fault per page costs about a microsecond here),
+ * in steps of LONG_STEP once it is that big, so a table holds at most one
+ * step it does not use; past the mapping, mremap() moves the pages to one
+ * twice the size. The address space is at most about twice the array, as
+ * with doubling (a fixed bigger reservation made pools fail under an
+ * address-space limit: found by adversarial review). A page in front of
+ * the entries records the mapping's size and how much of it is populated,
+ * so that a released array can be kept (LONG_CACHE_DEPTH of them) with its
+ * first LONG_KEEP bytes populated, within the cache's byte budget, and the
+ * next big table starts on those pages whatever its size. */
 
 #if defined(__linux__) && GLIB_SIZEOF_VOID_P == 8
 #define LONG_MIN_ENTRIES  4096                   /* 64 KiB of entries */
@@ -265,107 +267,149 @@ array_resize (gpointer mem,
 G_STATIC_ASSERT (LONG_STEP % (LONG_MIN_ENTRIES * sizeof (CymemTableEntry)) == 0);
 G_STATIC_ASSERT (LONG_KEEP % LONG_STEP == 0);
 
-static struct {
-  guint8 *mem;
-  gsize   mapped;
-  gsize   populated;  /* bytes at its start still backed by pages */
-} long_cache[LONG_CACHE_DEPTH];
+/* The page in front of a long array's entries. */
+typedef struct
+{
+  gsize mapped;     /* bytes of the mapping, this page included */
+  gsize populated;  /* bytes of entries asked to be backed by pages */
+} LongHeader;
+
+static LongHeader *long_cache[LONG_CACHE_DEPTH];
 static guint long_cache_n;
 /* LONG_MIN_ENTRIES, but for cymem_table_set_long_layout(). */
 static guint long_min_entries = LONG_MIN_ENTRIES;
 
-/* The bytes mapped for a long array of @n_bytes of entries. */
 static gsize
-long_mapped (gsize n_bytes)
+long_page (void)
 {
-  gsize mapped = (gsize) long_min_entries * sizeof (CymemTableEntry);
+  static gsize page;
 
-  while (mapped < n_bytes)
+  if (page == 0)
+    {
+      glong size = sysconf (_SC_PAGESIZE);
+
+      page = size >= (glong) sizeof (LongHeader) ? (gsize) size : 4096;
+    }
+  return page;
+}
+
+static LongHeader *
+long_header_of (CymemTableEntry *entries)
+{
+  return (LongHeader *) (gpointer) ((guint8 *) entries - long_page ());
+}
+
+static CymemTableEntry *
+long_entries_of (LongHeader *header)
+{
+  return (CymemTableEntry *) (gpointer) ((guint8 *) header + long_page ());
+}
+
+/* The mapping for @n_bytes of entries: a power of two. */
+static gsize
+long_mapping_for (gsize n_bytes)
+{
+  gsize mapped = 2 * long_page ();
+
+  while (mapped < n_bytes + long_page ())
     mapped *= 2;
   return mapped;
 }
 
-/* A kernel without MADV_POPULATE_WRITE refuses it: the pages then fault in
- * one by one when first written, which is all this saves. */
-static void
-long_populate (guint8 *mem,
-               gsize   from,
-               gsize   to)
+/* Makes @header's entries hold @n_bytes, populated. Returns the header,
+ * moved if the mapping had to grow, or NULL with @header untouched. A
+ * kernel without MADV_POPULATE_WRITE refuses it: the pages then fault in
+ * one by one when first written, which is all it saves. */
+static LongHeader *
+long_grow (LongHeader *header,
+           gsize       n_bytes)
 {
-  if (to > from)
-    (void) madvise (mem + from, to - from, MADV_POPULATE_WRITE);
+  if (n_bytes + long_page () > header->mapped)
+    {
+      gsize mapped = long_mapping_for (n_bytes);
+      LongHeader *moved = mremap (header, header->mapped, mapped, MREMAP_MAYMOVE);
+
+      if (moved == MAP_FAILED)
+        return NULL;
+      header = moved;
+      header->mapped = mapped;
+    }
+  if (n_bytes > header->populated)
+    {
+      guint8 *entries = (guint8 *) long_entries_of (header);
+
+      (void) madvise (entries + header->populated, n_bytes - header->populated,
+                      MADV_POPULATE_WRITE);
+      header->populated = n_bytes;
+    }
+  return header;
 }
 
 /* A long array for @n_bytes of entries, those populated; or NULL. */
-static guint8 *
+static CymemTableEntry *
 long_new (gsize n_bytes)
 {
-  gsize want = long_mapped (n_bytes);
-  guint8 *mem = NULL;
-  gsize mapped = 0, populated = 0;
+  LongHeader *header = NULL, *grown;
 
   cymem_lock_acquire (&cache_lock);
   if (long_cache_n > 0)
     {
-      long_cache_n--;
-      mem = long_cache[long_cache_n].mem;
-      mapped = long_cache[long_cache_n].mapped;
-      populated = long_cache[long_cache_n].populated;
-      cache_bytes -= populated;
+      header = long_cache[--long_cache_n];
+      cache_bytes -= header->populated;
     }
   cymem_lock_release (&cache_lock);
 
-  /* A cached one is made the size wanted: the mapping's size must be
-   * long_mapped() of the capacity when it is released. */
-  if (mem != NULL && mapped > want)
+  if (header == NULL)
     {
-      munmap (mem + want, mapped - want);
-      populated = MIN (populated, want);
-    }
-  else if (mem != NULL && mapped < want)
-    {
-      guint8 *moved = mremap (mem, mapped, want, MREMAP_MAYMOVE);
+      gsize mapped = long_mapping_for (n_bytes);
 
-      if (moved == MAP_FAILED)
-        munmap (mem, mapped);
-      mem = moved == MAP_FAILED ? NULL : moved;
-    }
-  if (mem == NULL)
-    {
-      mem = mmap (NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (mem == MAP_FAILED)
+      header = mmap (NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (header == MAP_FAILED)
         return NULL;
-      populated = 0;
+      header->mapped = mapped;
+      header->populated = 0;
     }
-  long_populate (mem, populated, n_bytes);
-  return mem;
+  grown = long_grow (header, n_bytes);
+  if (grown == NULL)
+    {
+      munmap (header, header->mapped);
+      return NULL;
+    }
+  return long_entries_of (grown);
 }
 
-/* Releases a long array of which the first @n_bytes may be populated. */
 static void
-long_free (guint8 *mem,
-           gsize   n_bytes)
+long_free (CymemTableEntry *entries)
 {
-  gsize mapped = long_mapped (n_bytes);
-  gsize keep = MIN (n_bytes, LONG_KEEP);
+  LongHeader *header = long_header_of (entries);
+  gsize keep = MIN (header->populated, LONG_KEEP);
+  gsize mapped = long_mapping_for (keep);
   gboolean cached = FALSE;
+
+  /* Made the size it is kept at while still private: the mapping past
+   * the kept pages goes, and the pages past them within it. */
+  if (header->mapped > mapped)
+    {
+      munmap ((guint8 *) header + mapped, header->mapped - mapped);
+      header->mapped = mapped;
+    }
+  if (header->populated > keep)
+    {
+      (void) madvise ((guint8 *) entries + keep, MIN (header->populated, mapped - long_page ()) - keep,
+                      MADV_DONTNEED);
+      header->populated = keep;
+    }
 
   cymem_lock_acquire (&cache_lock);
   if (cache_on_locked () && long_cache_n < LONG_CACHE_DEPTH && cache_bytes + keep <= CACHE_MAX_BYTES)
     {
-      long_cache[long_cache_n].mem = mem;
-      long_cache[long_cache_n].mapped = long_mapped (keep);
-      long_cache[long_cache_n].populated = keep;
-      long_cache_n++;
+      long_cache[long_cache_n++] = header;
       cache_bytes += keep;
       cached = TRUE;
     }
   cymem_lock_release (&cache_lock);
-  /* keep is all of the array, or a power of two: no page past it is kept. */
-  if (cached && mapped > long_mapped (keep))
-    munmap (mem + long_mapped (keep), mapped - long_mapped (keep));
-  else if (!cached)
-    munmap (mem, mapped);
+  if (!cached)
+    munmap (header, header->mapped);
 }
 
 static void
@@ -373,21 +417,18 @@ long_trim (void)
 {
   for (;;)
     {
-      guint8 *mem = NULL;
-      gsize mapped = 0;
+      LongHeader *header = NULL;
 
       cymem_lock_acquire (&cache_lock);
       if (long_cache_n > 0)
         {
-          long_cache_n--;
-          mem = long_cache[long_cache_n].mem;
-          mapped = long_cache[long_cache_n].mapped;
-          cache_bytes -= long_cache[long_cache_n].populated;
+          header = long_cache[--long_cache_n];
+          cache_bytes -= header->populated;
         }
       cymem_lock_release (&cache_lock);
-      if (mem == NULL)
+      if (header == NULL)
         break;
-      munmap (mem, mapped);
+      munmap (header, header->mapped);
     }
 }
 
@@ -414,10 +455,11 @@ entries_free (CymemTableEntry *entries,
               guint            capacity)
 {
   if (capacity >= long_min_entries)
-    long_free ((guint8 *) entries, (gsize) capacity * sizeof (CymemTableEntry));
+    long_free (entries);
   else
     array_free (entries, (gsize) capacity * sizeof (CymemTableEntry));
 }
+
 /* @entries (of @old_capacity, NULL for none) made @new_capacity long, its
  * first @n_used entries kept; NULL, with @entries untouched, on failure. */
 static CymemTableEntry *
@@ -428,31 +470,25 @@ entries_resize (CymemTableEntry *entries,
 {
   gsize old_bytes = (gsize) old_capacity * sizeof (CymemTableEntry);
   gsize new_bytes = (gsize) new_capacity * sizeof (CymemTableEntry);
-  guint8 *mem;
+  CymemTableEntry *resized;
 
   if (new_capacity < long_min_entries && old_capacity < long_min_entries)
     return array_resize (entries, old_bytes, new_bytes);
   if (old_capacity >= long_min_entries && new_capacity > old_capacity)
     {
       /* In its mapping, or moved by the kernel to a bigger one: no copy. */
-      mem = (guint8 *) entries;
-      if (long_mapped (new_bytes) != long_mapped (old_bytes))
-        {
-          mem = mremap (mem, long_mapped (old_bytes), long_mapped (new_bytes), MREMAP_MAYMOVE);
-          if (mem == MAP_FAILED)
-            return NULL;
-        }
-      long_populate (mem, old_bytes, new_bytes);
-      return (CymemTableEntry *) (gpointer) mem;
+      LongHeader *header = long_grow (long_header_of (entries), new_bytes);
+
+      return header != NULL ? long_entries_of (header) : NULL;
     }
 
-  mem = new_capacity >= long_min_entries ? long_new (new_bytes) : array_resize (NULL, 0, new_bytes);
-  if (mem == NULL)
+  resized = new_capacity >= long_min_entries ? long_new (new_bytes) : array_resize (NULL, 0, new_bytes);
+  if (resized == NULL)
     return NULL;
   if (n_used > 0)
-    memcpy (mem, entries, (gsize) n_used * sizeof (CymemTableEntry));
+    memcpy (resized, entries, (gsize) n_used * sizeof (CymemTableEntry));
   entries_free (entries, old_capacity);
-  return (CymemTableEntry *) (gpointer) mem;
+  return resized;
 }
 
 #else
