@@ -56,15 +56,16 @@ struct _CymemPool
   GObject          parent_instance;
 
   CymemLock        lock;       /* guards the fields below, as marked */
-  guint            n_small;    /* small blocks made with malloc() (atomic) */
-  guint            debt_pins;  /* @lock: of table.pins, those held for other
-                                * pools; the rest are this pool's readers */
+  guint16          n_small;    /* small blocks made with malloc() (atomic; it
+                                * may wrap once the heap is refused) */
   gint8            finalizing; /* set when finalize starts: never ref the pool again */
   gint8            tree_limited; /* it or an ancestor has a limit; written under @lock
                                   * and the tree lock, read without them too */
   CymemTable       table;      /* @lock: owned blocks: address -> requested size;
                                 * table.pins counts walks, copies and clears
-                                * in progress (see the protocol in cymem-pool.c).
+                                * in progress (see the protocol in cymem-pool.c),
+                                * table.debt_pins those of them held for other
+                                * pools; the rest are this pool's readers.
                                 * table.heap holds the chunks for small blocks, made
                                 * once the pool has made CYMEM_HEAP_START of them
                                 * with malloc(): set once under @lock, read without
@@ -154,7 +155,7 @@ void            cymem_pool_unpin_unlock     (CymemPool   *self);
 static inline gboolean
 cymem_pool_has_readers_locked (CymemPool *self)
 {
-  return self->table.pins > self->debt_pins;
+  return self->table.pins > self->table.debt_pins;
 }
 
 /* With both pools locked, as a steal does: a block moves from @self to

@@ -407,7 +407,7 @@ debtors_push (CymemDebtors *debtors,
     }
   debtors->pools[debtors->len++] = g_object_ref (debtor);
   debtor->table.pins++;
-  debtor->debt_pins++;
+  debtor->table.debt_pins++;
   return TRUE;
 }
 
@@ -416,7 +416,7 @@ cymem_pool_add_debtor_locked (CymemPool *self,
                               CymemPool *debtor)
 {
   gboolean readers = cymem_pool_has_readers_locked (self);
-  gboolean owes = self->debt_pins > 0;
+  gboolean owes = self->table.debt_pins > 0;
   CymemDebtors *debtors;
 
   if (!readers && !owes)
@@ -484,7 +484,7 @@ pool_release_debtors (CymemDebtors *debtors)
       CymemPool *debtor = debtors->pools[i];
 
       cymem_lock_acquire (&debtor->lock);
-      debtor->debt_pins--;
+      debtor->table.debt_pins--;
       cymem_pool_unpin_unlock (debtor);
       g_object_unref (debtor);
     }

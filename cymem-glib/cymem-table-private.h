@@ -65,13 +65,13 @@ typedef struct
   guint            n_holes;     /* dead entries included */
   guint            n_dead;
   guint            pins;        /* while nonzero: kill, do not remove; no compaction */
+  guint            debt_pins;   /* of @pins, those held for other pools (the
+                                 * pool's business; kept here, where it packs) */
   guint            entries_capacity;
   guint            n_indexed;   /* live entries in the index (the others are carved) */
+  guint            slots_shift; /* 64 - log2 (number of slots) */
 
   guint32         *slots;       /* entry index + 1, or 0 for empty */
-  guint            slots_shift; /* 64 - log2 (number of slots) */
-  guint            max_live;    /* entries the index takes before it must
-                                 * grow (half its slots); 0 if none */
   CymemHeap       *heap;        /* the pool's heap, whose blocks are carved; or NULL */
   CymemTableEntry  small[CYMEM_TABLE_SMALL];  /* the entries while @entries is NULL */
 } CymemTable;
@@ -86,7 +86,7 @@ typedef void (*CymemTableFunc) (gpointer mem,
                                 gsize    n_bytes,
                                 gpointer user_data);
 
-#define CYMEM_TABLE_INIT { NULL, 0, 0, 0, 0, 0, 0, NULL, 64, 0, NULL, { { NULL, 0 } } }
+#define CYMEM_TABLE_INIT { NULL, 0, 0, 0, 0, 0, 0, 0, 64, NULL, NULL, { { NULL, 0 } } }
 
 /* Slow paths, in cymem-table.c. */
 gboolean cymem_table_insert_slow (CymemTable    *table,
@@ -147,6 +147,14 @@ G_ALWAYS_INLINE static inline gsize
 cymem_table_slots_mask (const CymemTable *table)
 {
   return (gsize) (G_MAXUINT64 >> table->slots_shift);
+}
+
+/* The live entries the index takes before it must grow: half its slots;
+ * 0 without one. Derived rather than stored, to keep a pool small. */
+G_ALWAYS_INLINE static inline guint
+cymem_table_max_live (const CymemTable *table)
+{
+  return table->slots != NULL ? (guint) ((cymem_table_slots_mask (table) + 1) / 2) : 0;
 }
 
 G_ALWAYS_INLINE static inline guint
@@ -366,7 +374,7 @@ cymem_table_insert (CymemTable *table,
   /* The fast path needs room for the entry and an index under half full,
    * or a free entry in the table itself. */
   if (G_UNLIKELY (table->n_entries == table->entries_capacity ||
-                  table->n_indexed >= table->max_live))
+                  table->n_indexed >= cymem_table_max_live (table)))
     {
       if (table->entries == NULL && table->n_entries < CYMEM_TABLE_SMALL)
         {

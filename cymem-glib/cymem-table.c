@@ -635,7 +635,6 @@ rebuild_index (CymemTable *table,
   array_free (table->slots, slots_bytes (table));
   table->slots = slots;
   table->slots_shift = shift;
-  table->max_live = n_slots / 2;
   table->n_indexed = 0;
 
   for (guint e = 0; e < table->n_entries; e++)
@@ -707,7 +706,7 @@ cymem_table_reserve (CymemTable *table,
       table->entries_capacity = capacity;
     }
 
-  if (table->n_indexed + n_more > table->max_live)
+  if (table->n_indexed + n_more > cymem_table_max_live (table))
     return rebuild_index (table, table->n_indexed + n_more);
   return TRUE;
 }
@@ -774,7 +773,6 @@ cymem_table_shrink (CymemTable *table)
   /* A smaller index; if it cannot be had, lookups fall back to a search. */
   array_free (table->slots, slots_bytes (table));
   table->slots = NULL;
-  table->max_live = 0;
   table->n_indexed = 0;
   {
     guint n_indexed = 0;
