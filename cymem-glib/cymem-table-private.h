@@ -419,9 +419,6 @@ cymem_table_entry_at (const CymemTable *table,
   return 1;
 }
 
-/* Forgets @mem; returns FALSE, changing nothing, if it is not in the table.
- * *@carved_slot (if not NULL) is its slot in its chunk if it was carved
- * from the table's heap, -1 otherwise. */
 /* Takes @entry out of the table, once it is out of the index (or carved). */
 G_ALWAYS_INLINE static inline void
 cymem_table_remove_entry (CymemTable *table,
@@ -457,6 +454,9 @@ cymem_table_too_big (const CymemTable *table,
          cymem_table_count (table) - n_removed < table->entries_capacity / 8;
 }
 
+/* Forgets @mem; returns FALSE, changing nothing, if it is not in the table.
+ * *@carved_slot (if not NULL) is its slot in its chunk if it was carved
+ * from the table's heap, -1 otherwise. */
 G_ALWAYS_INLINE static inline gboolean
 cymem_table_remove (CymemTable    *table,
                     gconstpointer  mem,

@@ -345,11 +345,11 @@ long_grow (LongHeader *header,
   return header;
 }
 
-/* A long array for @n_bytes of entries, those populated; or NULL. */
-static CymemTableEntry *
-long_new (gsize n_bytes)
+/* A cached long array, or NULL. */
+static LongHeader *
+long_cache_pop (void)
 {
-  LongHeader *header = NULL, *grown;
+  LongHeader *header = NULL;
 
   cymem_lock_acquire (&cache_lock);
   if (long_cache_n > 0)
@@ -358,6 +358,14 @@ long_new (gsize n_bytes)
       cache_bytes -= header->populated;
     }
   cymem_lock_release (&cache_lock);
+  return header;
+}
+
+/* A long array for @n_bytes of entries, those populated; or NULL. */
+static CymemTableEntry *
+long_new (gsize n_bytes)
+{
+  LongHeader *header = long_cache_pop (), *grown;
 
   if (header == NULL)
     {
@@ -415,21 +423,10 @@ long_free (CymemTableEntry *entries)
 static void
 long_trim (void)
 {
-  for (;;)
-    {
-      LongHeader *header = NULL;
+  LongHeader *header;
 
-      cymem_lock_acquire (&cache_lock);
-      if (long_cache_n > 0)
-        {
-          header = long_cache[--long_cache_n];
-          cache_bytes -= header->populated;
-        }
-      cymem_lock_release (&cache_lock);
-      if (header == NULL)
-        break;
-      munmap (header, header->mapped);
-    }
+  while ((header = long_cache_pop ()) != NULL)
+    munmap (header, header->mapped);
 }
 
 void
@@ -528,8 +525,8 @@ cymem_table_has_long_entries (void)
 }
 #endif
 
-/* The capacity after @capacity that holds @needed entries: doubling, and
- * whole steps once the array is a reservation. */
+/* The capacity after @capacity that holds @needed entries: doubling, then
+ * whole LONG_STEPs, which a long array populates one call each. */
 static guint
 entries_next_capacity (guint capacity,
                        guint needed)
