@@ -91,7 +91,8 @@ cymem_pool_steal_internal (CymemPool *self,
       /* Room first, so that the block is never in neither table. And a
        * reader of @from may be looking at the block (a walk, a copy, a
        * cleanup): @pool then keeps its memory until they are done. */
-      else if (!cymem_table_reserve (&self->table, 1))
+      else if (!cymem_table_reserve (&self->table, 1) ||
+               !cymem_table_prepare (&self->table, mem, n_bytes))
         status = CYMEM_POOL_STATUS_NO_MEMORY;
       else if ((status = cymem_pool_add_debtor_locked (from, self)) != CYMEM_POOL_STATUS_OK)
         ;  /* see cymem_pool_add_debtor_locked() */

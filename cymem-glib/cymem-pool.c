@@ -1362,6 +1362,8 @@ commit:
     status = CYMEM_POOL_STATUS_NOT_OWNED;  /* freed, stolen or resized meanwhile */
   else if (!fits)
     status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
+  else if (!cymem_table_prepare (&self->table, new_mem, n_bytes))
+    status = CYMEM_POOL_STATUS_NO_MEMORY;  /* the entry could not be widened */
   else if (self->table.pins > 1)
     {
       /* Someone may be reading the old block: it stays, dead, until the

@@ -294,15 +294,15 @@ long_page (void)
 }
 
 static LongHeader *
-long_header_of (CymemTableEntry *entries)
+long_header_of (gpointer entries)
 {
   return (LongHeader *) (gpointer) ((guint8 *) entries - long_page ());
 }
 
-static CymemTableEntry *
+static gpointer
 long_entries_of (LongHeader *header)
 {
-  return (CymemTableEntry *) (gpointer) ((guint8 *) header + long_page ());
+  return (guint8 *) header + long_page ();
 }
 
 /* The mapping for @n_bytes of entries: a power of two. */
@@ -362,7 +362,7 @@ long_cache_pop (void)
 }
 
 /* A long array for @n_bytes of entries, those populated; or NULL. */
-static CymemTableEntry *
+static gpointer
 long_new (gsize n_bytes)
 {
   LongHeader *header = long_cache_pop (), *grown;
@@ -387,7 +387,7 @@ long_new (gsize n_bytes)
 }
 
 static void
-long_free (CymemTableEntry *entries)
+long_free (gpointer entries)
 {
   LongHeader *header = long_header_of (entries);
   gsize keep = MIN (header->populated, LONG_KEEP);
@@ -447,31 +447,42 @@ cymem_table_has_long_entries (void)
   return TRUE;
 }
 
-static void
-entries_free (CymemTableEntry *entries,
-              guint            capacity)
+/* Whether an array of @n_bytes of entries is a long one. The bound is in
+ * bytes, the same for narrow and wide entries. */
+static gboolean
+is_long (gsize n_bytes)
 {
-  if (capacity >= long_min_entries)
+  return n_bytes >= (gsize) long_min_entries * sizeof (CymemTableEntry);
+}
+
+/* Entries arrays are of @capacity entries of @size bytes. */
+static void
+entries_free (gpointer entries,
+              guint    capacity,
+              gsize    size)
+{
+  if (is_long ((gsize) capacity * size))
     long_free (entries);
   else
-    array_free (entries, (gsize) capacity * sizeof (CymemTableEntry));
+    array_free (entries, (gsize) capacity * size);
 }
 
 /* @entries (of @old_capacity, NULL for none) made @new_capacity long, its
  * first @n_used entries kept; NULL, with @entries untouched, on failure. */
-static CymemTableEntry *
-entries_resize (CymemTableEntry *entries,
-                guint            old_capacity,
-                guint            new_capacity,
-                guint            n_used)
+static gpointer
+entries_resize (gpointer entries,
+                guint    old_capacity,
+                guint    new_capacity,
+                guint    n_used,
+                gsize    size)
 {
-  gsize old_bytes = (gsize) old_capacity * sizeof (CymemTableEntry);
-  gsize new_bytes = (gsize) new_capacity * sizeof (CymemTableEntry);
-  CymemTableEntry *resized;
+  gsize old_bytes = (gsize) old_capacity * size;
+  gsize new_bytes = (gsize) new_capacity * size;
+  gpointer resized;
 
-  if (new_capacity < long_min_entries && old_capacity < long_min_entries)
+  if (!is_long (new_bytes) && !is_long (old_bytes))
     return array_resize (entries, old_bytes, new_bytes);
-  if (old_capacity >= long_min_entries && new_capacity > old_capacity)
+  if (is_long (old_bytes) && new_capacity > old_capacity)
     {
       /* In its mapping, or moved by the kernel to a bigger one: no copy. */
       LongHeader *header = long_grow (long_header_of (entries), new_bytes);
@@ -479,32 +490,33 @@ entries_resize (CymemTableEntry *entries,
       return header != NULL ? long_entries_of (header) : NULL;
     }
 
-  resized = new_capacity >= long_min_entries ? long_new (new_bytes) : array_resize (NULL, 0, new_bytes);
+  resized = is_long (new_bytes) ? long_new (new_bytes) : array_resize (NULL, 0, new_bytes);
   if (resized == NULL)
     return NULL;
   if (n_used > 0)
-    memcpy (resized, entries, (gsize) n_used * sizeof (CymemTableEntry));
-  entries_free (entries, old_capacity);
+    memcpy (resized, entries, (gsize) n_used * size);
+  entries_free (entries, old_capacity, size);
   return resized;
 }
 
 #else
-static CymemTableEntry *
-entries_resize (CymemTableEntry *entries,
-                guint            old_capacity,
-                guint            new_capacity,
-                guint            n_used)
+static gpointer
+entries_resize (gpointer entries,
+                guint    old_capacity,
+                guint    new_capacity,
+                guint    n_used,
+                gsize    size)
 {
   (void) n_used;
-  return array_resize (entries, (gsize) old_capacity * sizeof (CymemTableEntry),
-                       (gsize) new_capacity * sizeof (CymemTableEntry));
+  return array_resize (entries, (gsize) old_capacity * size, (gsize) new_capacity * size);
 }
 
 static void
-entries_free (CymemTableEntry *entries,
-              guint            capacity)
+entries_free (gpointer entries,
+              guint    capacity,
+              gsize    size)
 {
-  array_free (entries, (gsize) capacity * sizeof (CymemTableEntry));
+  array_free (entries, (gsize) capacity * size);
 }
 
 static void
@@ -529,10 +541,11 @@ cymem_table_has_long_entries (void)
  * whole LONG_STEPs, which a long array populates one call each. */
 static guint
 entries_next_capacity (guint capacity,
-                       guint needed)
+                       guint needed,
+                       gsize size)
 {
 #ifdef LONG_STEP
-  const guint step = LONG_STEP / sizeof (CymemTableEntry);
+  const guint step = (guint) (LONG_STEP / size);
 
   if (needed > step)
     return (needed + step - 1) / step * step;
@@ -541,6 +554,13 @@ entries_next_capacity (guint capacity,
   while (capacity < needed)
     capacity *= 2;
   return capacity;
+}
+
+/* The size of one of @table's entries. */
+static gsize
+entry_size (const CymemTable *table)
+{
+  return table->wide ? sizeof (CymemTableEntry) : sizeof (CymemTableWord);
 }
 
 static gsize
@@ -556,7 +576,7 @@ index_entry (CymemTable *table,
              guint       entry)
 {
   gsize mask = cymem_table_slots_mask (table);
-  gsize i = cymem_table_home (table, table->entries[entry].mem);
+  gsize i = cymem_table_home (table, cymem_table_entry_mem (table, entry));
 
   while (table->slots[i] != 0)
     i = (i + 1) & mask;
@@ -569,7 +589,7 @@ static void
 note_carved_entry (CymemTable *table,
                    guint       entry)
 {
-  guint8 *mem = cymem_table_entries (table)[entry].mem;
+  guint8 *mem = cymem_table_entry_mem (table, entry);
   CymemChunk *chunk = cymem_chunk_of (mem);
 
   chunk->entry_of[cymem_chunk_slot_at (chunk, (gsize) (mem - (guint8 *) chunk) - chunk->data)] = entry;
@@ -592,7 +612,7 @@ cymem_table_unindex (CymemTable *table,
       if (table->slots[j] == 0)
         break;
 
-      home = cymem_table_home (table, table->entries[table->slots[j] - 1].mem);
+      home = cymem_table_home (table, cymem_table_entry_mem (table, table->slots[j] - 1));
       /* The entry at j may move back to i only if its home is not in (i, j]. */
       if ((i <= j) ? (home <= i || home > j) : (home <= i && home > j))
         {
@@ -605,10 +625,47 @@ cymem_table_unindex (CymemTable *table,
   table->n_indexed--;
 }
 
+/* Whether @entry is carved (dead or alive; not a hole). */
 static inline gboolean
-entry_is_live (const CymemTableEntry *entry)
+entry_is_carved (const CymemTable *table,
+                 guint             entry)
 {
-  return entry->mem != NULL && (entry->n_bytes & CYMEM_TABLE_DEAD) == 0;
+  return (cymem_table_entry_bits (table, entry) & CYMEM_TABLE_CARVED) != 0;
+}
+
+/* Whether @entry is a live block that belongs in the index. */
+static inline gboolean
+entry_is_indexed (const CymemTable *table,
+                  guint             entry)
+{
+  return cymem_table_entry_is_live (table, entry) && !entry_is_carved (table, entry);
+}
+
+/* Copies the entries of @table that are not holes, in order, to @to (an
+ * array of the table's width); returns how many. */
+static guint
+copy_non_holes (const CymemTable *table,
+                gpointer          to)
+{
+  guint out = 0;
+
+  if (table->wide)
+    {
+      const CymemTableEntry *from = cymem_table_wide (table);
+
+      for (guint e = 0; e < table->n_entries; e++)
+        if (from[e].mem != NULL)
+          ((CymemTableEntry *) to)[out++] = from[e];
+    }
+  else
+    {
+      const CymemTableWord *from = cymem_table_words (table);
+
+      for (guint e = 0; e < table->n_entries; e++)
+        if ((from[e] & CYMEM_TABLE_WORD_ADDR) != 0)
+          ((CymemTableWord *) to)[out++] = from[e];
+    }
+  return out;
 }
 
 /* Builds a new index for @n_live entries; FALSE, leaving the old one, if
@@ -635,8 +692,7 @@ rebuild_index (CymemTable *table,
   table->n_indexed = 0;
 
   for (guint e = 0; e < table->n_entries; e++)
-    if (entry_is_live (&table->entries[e]) &&
-        (table->entries[e].n_bytes & CYMEM_TABLE_CARVED) == 0)
+    if (entry_is_indexed (table, e))
       index_entry (table, e);
   return TRUE;
 }
@@ -646,11 +702,8 @@ rebuild_index (CymemTable *table,
 static gboolean
 compact (CymemTable *table)
 {
-  guint out = 0;
-
-  for (guint e = 0; e < table->n_entries; e++)
-    if (table->entries[e].mem != NULL)
-      table->entries[out++] = table->entries[e];
+  /* Moving down within one array: each entry is read before it is overwritten. */
+  guint out = copy_non_holes (table, table->entries);
 
   table->n_entries = out;
   table->n_holes = table->n_dead;
@@ -659,9 +712,9 @@ compact (CymemTable *table)
   memset (table->slots, 0, slots_bytes (table));
   table->n_indexed = 0;
   for (guint e = 0; e < table->n_entries; e++)
-    if (table->entries[e].n_bytes & CYMEM_TABLE_CARVED)
+    if (entry_is_carved (table, e))
       note_carved_entry (table, e);  /* dead ones too: they moved */
-    else if (entry_is_live (&table->entries[e]))
+    else if (cymem_table_entry_is_live (table, e))
       index_entry (table, e);
   return TRUE;
 }
@@ -688,17 +741,19 @@ cymem_table_reserve (CymemTable *table,
 
   if (needed > table->entries_capacity)
     {
-      guint capacity = entries_next_capacity (table->entries_capacity, needed);
-      CymemTableEntry *entries;
+      guint capacity = entries_next_capacity (table->entries_capacity, needed, entry_size (table));
+      gpointer entries;
 
       entries = entries_resize (table->entries, table->entries_capacity, capacity,
-                                table->entries != NULL ? table->n_entries : 0);
+                                table->entries != NULL ? table->n_entries : 0,
+                                entry_size (table));
       if (entries == NULL)
         return FALSE;
-      /* Out of the table's own entries: they move, in order (entries do
-       * not move while pinned, but none of their positions change). */
+      /* Out of the table's own entries (always narrow): they move, in
+       * order (entries do not move while pinned, but none of their
+       * positions change). */
       if (table->entries == NULL)
-        memcpy (entries, table->small, table->n_entries * sizeof (CymemTableEntry));
+        memcpy (entries, table->small, table->n_entries * sizeof (CymemTableWord));
       table->entries = entries;
       table->entries_capacity = capacity;
     }
@@ -717,12 +772,11 @@ cymem_table_insert_slow (CymemTable *table,
 
   g_assert (mem != NULL);
 
-  if (!cymem_table_reserve (table, 1))
+  if (!cymem_table_prepare (table, mem, n_bytes) || !cymem_table_reserve (table, 1))
     return FALSE;
 
   entry = table->n_entries++;
-  cymem_table_entries (table)[entry].mem = mem;
-  cymem_table_entries (table)[entry].n_bytes = n_bytes;
+  cymem_table_entry_set (table, entry, mem, n_bytes);
   if (table->slots != NULL)
     index_entry (table, entry);
   return TRUE;
@@ -746,26 +800,24 @@ cymem_table_shrink (CymemTable *table)
 {
   guint live = cymem_table_count (table) + table->n_dead;
   guint capacity = MIN_ENTRIES;
-  CymemTableEntry *entries;
-  guint out = 0;
+  gpointer entries;
+  guint out;
 
   while (capacity < live * 2)
     capacity *= 2;
   if (capacity >= table->entries_capacity)
     return;
-  entries = entries_resize (NULL, 0, capacity, 0);
+  entries = entries_resize (NULL, 0, capacity, 0, entry_size (table));
   if (entries == NULL)
     return;
-  for (guint e = 0; e < table->n_entries; e++)
-    if (table->entries[e].mem != NULL)
-      entries[out++] = table->entries[e];
-  entries_free (table->entries, table->entries_capacity);
+  out = copy_non_holes (table, entries);
+  entries_free (table->entries, table->entries_capacity, entry_size (table));
   table->entries = entries;
   table->entries_capacity = capacity;
   table->n_entries = out;
   table->n_holes = table->n_dead;
   for (guint e = 0; e < table->n_entries; e++)
-    if (table->entries[e].n_bytes & CYMEM_TABLE_CARVED)
+    if (entry_is_carved (table, e))
       note_carved_entry (table, e);
   /* A smaller index; if it cannot be had, lookups fall back to a search. */
   array_free (table->slots, slots_bytes (table));
@@ -775,15 +827,15 @@ cymem_table_shrink (CymemTable *table)
     guint n_indexed = 0;
 
     for (guint e = 0; e < table->n_entries; e++)
-      n_indexed += entry_is_live (&table->entries[e]) &&
-                   (table->entries[e].n_bytes & CYMEM_TABLE_CARVED) == 0;
+      n_indexed += entry_is_indexed (table, e);
     rebuild_index (table, n_indexed);
   }
 }
 
 /* Points the entry in @slot at @new_mem (which may be its old address) with
  * a new size, keeping its place in allocation order. The old address is
- * never dereferenced, so it may already have been passed to realloc(). */
+ * never dereferenced, so it may already have been passed to realloc().
+ * cymem_table_prepare() must have said yes for @new_mem and @n_bytes. */
 void
 cymem_table_update (CymemTable *table,
                     gssize      slot,
@@ -791,30 +843,59 @@ cymem_table_update (CymemTable *table,
                     gsize       n_bytes)
 {
   guint entry = slot_entry (table, slot);
-  CymemTableEntry *entries = cymem_table_entries (table);
   CymemChunk *chunk;
   gssize carved;
 
-  if (new_mem == entries[entry].mem)
+  g_assert (table->wide || cymem_table_word_fits (new_mem, n_bytes));
+
+  if (new_mem == cymem_table_entry_mem (table, entry))
     {
-      entries[entry].n_bytes = n_bytes | (entries[entry].n_bytes & CYMEM_TABLE_CARVED);
+      cymem_table_entry_set (table, entry, new_mem,
+                             n_bytes | (cymem_table_entry_bits (table, entry) & CYMEM_TABLE_CARVED));
       return;
     }
   if (!(slot & CYMEM_TABLE_CARVED_HANDLE) && table->slots != NULL)
     cymem_table_unindex (table, slot);
-  entries[entry].mem = new_mem;
   carved = cymem_table_carved_slot (table, new_mem, &chunk);
   if (carved >= 0)
     {
-      entries[entry].n_bytes = n_bytes | CYMEM_TABLE_CARVED;
+      cymem_table_entry_set (table, entry, new_mem, n_bytes | CYMEM_TABLE_CARVED);
       chunk->entry_of[carved] = entry;
     }
   else
     {
-      entries[entry].n_bytes = n_bytes;
+      cymem_table_entry_set (table, entry, new_mem, n_bytes);
       if (table->slots != NULL)
         index_entry (table, entry);
     }
+}
+
+/* Makes a narrow table wide, in arrays of the same capacity (or the least,
+ * out of the table itself): entries keep their positions, so the index and
+ * the chunks' notes stay valid, and this may happen while pinned. */
+gboolean
+cymem_table_widen (CymemTable *table)
+{
+  guint capacity = table->entries != NULL ? table->entries_capacity : MIN_ENTRIES;
+  CymemTableEntry *wide;
+
+  g_assert (!table->wide);
+  wide = entries_resize (NULL, 0, capacity, 0, sizeof (CymemTableEntry));
+  if (wide == NULL)
+    return FALSE;
+  for (guint e = 0; e < table->n_entries; e++)
+    {
+      wide[e].mem = cymem_table_entry_mem (table, e);
+      wide[e].n_bytes = cymem_table_entry_bits (table, e);
+    }
+  if (table->entries != NULL)
+    entries_free (table->entries, table->entries_capacity, sizeof (CymemTableWord));
+  else
+    memset (table->small, 0, sizeof table->small);
+  table->entries = wide;
+  table->entries_capacity = capacity;
+  table->wide = TRUE;
+  return TRUE;
 }
 
 /* Moves every entry of @src into the empty table @dest, leaving @src empty,
@@ -843,11 +924,10 @@ cymem_table_foreach (CymemTable     *table,
                      CymemTableFunc  func,
                      gpointer        user_data)
 {
-  CymemTableEntry *entries = cymem_table_entries (table);
-
   for (guint e = 0; e < table->n_entries; e++)
-    if (entry_is_live (&entries[e]))
-      func (entries[e].mem, entries[e].n_bytes & CYMEM_TABLE_SIZE_MASK, user_data);
+    if (cymem_table_entry_is_live (table, e))
+      func (cymem_table_entry_mem (table, e),
+            cymem_table_entry_bits (table, e) & CYMEM_TABLE_SIZE_MASK, user_data);
 }
 
 /* Calls @func on every entry, dead ones included, oldest first, then
@@ -859,7 +939,6 @@ cymem_table_drain (CymemTable     *table,
                    gpointer        user_data)
 {
   static const CymemTable empty = CYMEM_TABLE_INIT;
-  CymemTableEntry *entries = cymem_table_entries (table);
   /* With an index, every live entry not carved is in it: once those and
    * the dead ones are seen, the rest are carved blocks that need nothing
    * (a big pool's teardown then releases its chunks without walking). */
@@ -868,20 +947,22 @@ cymem_table_drain (CymemTable     *table,
 
   for (guint e = 0; e < table->n_entries && to_see > 0; e++)
     {
-      gsize n_bytes = entries[e].n_bytes;
+      gpointer mem = cymem_table_entry_mem (table, e);
+      gsize n_bytes = cymem_table_entry_bits (table, e);
 
-      if (entries[e].mem == NULL)
+      if (mem == NULL)
         continue;
       if ((n_bytes & CYMEM_TABLE_CARVED) == 0)
-        func (entries[e].mem, n_bytes & CYMEM_TABLE_SIZE_MASK, user_data);
+        func (mem, n_bytes & CYMEM_TABLE_SIZE_MASK, user_data);
       else if (carved_func != NULL)
-        carved_func (entries[e].mem, n_bytes & CYMEM_TABLE_SIZE_MASK, user_data);
+        carved_func (mem, n_bytes & CYMEM_TABLE_SIZE_MASK, user_data);
       else if ((n_bytes & CYMEM_TABLE_DEAD) == 0)
         continue;
       if (--to_see == 0)
         break;
     }
-  entries_free (table->entries, table->entries_capacity);
+  if (table->entries != NULL)
+    entries_free (table->entries, table->entries_capacity, entry_size (table));
   array_free (table->slots, slots_bytes (table));
   *table = empty;
 }
@@ -896,7 +977,8 @@ cymem_table_kill (CymemTable *table,
 
   if (!(slot & CYMEM_TABLE_CARVED_HANDLE) && table->slots != NULL)
     cymem_table_unindex (table, slot);
-  cymem_table_entries (table)[entry].n_bytes |= CYMEM_TABLE_DEAD;
+  cymem_table_entry_set (table, entry, cymem_table_entry_mem (table, entry),
+                         cymem_table_entry_bits (table, entry) | CYMEM_TABLE_DEAD);
   table->n_holes++;
   table->n_dead++;
 }
@@ -905,12 +987,11 @@ cymem_table_kill (CymemTable *table,
 void
 cymem_table_kill_all (CymemTable *table)
 {
-  CymemTableEntry *entries = cymem_table_entries (table);
-
   for (guint e = 0; e < table->n_entries; e++)
-    if (entry_is_live (&entries[e]))
+    if (cymem_table_entry_is_live (table, e))
       {
-        entries[e].n_bytes |= CYMEM_TABLE_DEAD;
+        cymem_table_entry_set (table, e, cymem_table_entry_mem (table, e),
+                               cymem_table_entry_bits (table, e) | CYMEM_TABLE_DEAD);
         table->n_dead++;
       }
   table->n_holes = table->n_entries;
@@ -932,7 +1013,6 @@ cymem_table_reap (CymemTable *table,
                   guint       max,
                   guint      *cursor)
 {
-  CymemTableEntry *entries = cymem_table_entries (table);
   guint n = 0;
   guint e = *cursor < table->n_entries ? *cursor : 0;
 
@@ -942,17 +1022,19 @@ cymem_table_reap (CymemTable *table,
        seen < MIN (table->n_entries, CYMEM_TABLE_REAP_SCAN) && n < max && table->n_dead > 0;
        seen++)
     {
-      if (entries[e].mem != NULL && (entries[e].n_bytes & CYMEM_TABLE_DEAD) != 0)
+      gpointer mem = cymem_table_entry_mem (table, e);
+
+      if (mem != NULL && (cymem_table_entry_bits (table, e) & CYMEM_TABLE_DEAD) != 0)
         {
-          out[n++] = entries[e].mem;
-          entries[e].mem = NULL;
+          out[n++] = mem;
+          cymem_table_entry_clear (table, e);
           table->n_dead--;
         }
       e = e + 1 == table->n_entries ? 0 : e + 1;
     }
   *cursor = e;
 
-  while (table->n_entries > 0 && entries[table->n_entries - 1].mem == NULL)
+  while (table->n_entries > 0 && cymem_table_entry_mem (table, table->n_entries - 1) == NULL)
     {
       table->n_entries--;
       table->n_holes--;

@@ -643,6 +643,116 @@ test_chunks_stale_pointers (void)
   g_object_unref (stale.prober_pool);
 }
 
+typedef struct
+{
+  CymemPool *pool;
+  gpointer   blocks[8];
+  gsize      sizes[8];
+  guint      n;
+  gpointer   resize;  /* resized to WIDE_SIZE when the walk reaches it */
+  gpointer   resized;
+} WideWalk;
+
+/* More than a narrow table entry holds (CYMEM_TABLE_WORD_MAX_SIZE). */
+#define WIDE_SIZE 20000
+
+static void
+wide_walk (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+  WideWalk *walk = user_data;
+
+  g_assert_cmpuint (walk->n, <, G_N_ELEMENTS (walk->blocks));
+  walk->blocks[walk->n] = mem;
+  walk->sizes[walk->n++] = n_bytes;
+  if (mem == walk->resize)
+    {
+      /* The pool is pinned by this walk: the old block stays, dead. */
+      walk->resized = cymem_pool_realloc (walk->pool, mem, WIDE_SIZE);
+      g_assert_true (walk->resized != mem);
+    }
+}
+
+static void
+test_chunks_wide_entries (void)
+{
+  CymemPool *pool = cymem_pool_new ();
+  guint8 *carved[4], *big;
+  WideWalk walk = { pool, { NULL }, { 0 }, 0, NULL, NULL };
+
+  g_test_summary ("A block whose size does not fit the table's 8-byte "
+                  "entries, allocated or resized (also during a walk), turns "
+                  "the table to wide entries without losing a carved block, "
+                  "its size, its contents or its place in the order");
+  g_assert_cmpuint (CYMEM_TABLE_WORD_MAX_SIZE, <, WIDE_SIZE);
+
+  /* Allocated among carved blocks. */
+  prime (pool);
+  for (guint i = 0; i < G_N_ELEMENTS (carved); i++)
+    {
+      carved[i] = cymem_pool_alloc (pool, 1, 64 - i);
+      g_assert_true (cymem_chunk_contains (carved[i]));
+      memset (carved[i], 'a' + i, 64 - i);
+    }
+  g_assert_false (pool->table.wide);
+  big = cymem_pool_alloc (pool, 1, WIDE_SIZE);
+  g_assert_true (pool->table.wide);
+  g_assert_cmpuint (cymem_pool_get_block_size (pool, big), ==, WIDE_SIZE);
+  for (guint i = 0; i < G_N_ELEMENTS (carved); i++)
+    {
+      g_assert_cmpuint (cymem_pool_get_block_size (pool, carved[i]), ==, 64 - i);
+      g_assert_cmpuint (carved[i][63 - i - 1], ==, 'a' + i);
+    }
+  cymem_pool_foreach (pool, wide_walk, &walk);
+  g_assert_cmpuint (walk.n, ==, 5);
+  g_assert_true (walk.blocks[0] == carved[0] && walk.blocks[3] == carved[3] && walk.blocks[4] == big);
+  g_assert_cmpuint (cymem_pool_get_size (pool), ==, WIDE_SIZE + 64 + 63 + 62 + 61);
+  g_object_unref (pool);
+
+  /* Resized: a carved block grows out of its chunk and out of a narrow
+   * entry, and keeps its place. */
+  pool = cymem_pool_new ();
+  prime (pool);
+  for (guint i = 0; i < G_N_ELEMENTS (carved); i++)
+    {
+      carved[i] = cymem_pool_alloc (pool, 1, 64);
+      memset (carved[i], 'a' + i, 64);
+    }
+  big = cymem_pool_realloc (pool, carved[1], WIDE_SIZE);
+  g_assert_true (pool->table.wide);
+  g_assert_false (cymem_pool_owns (pool, carved[1]));
+  g_assert_cmpuint (cymem_pool_get_block_size (pool, big), ==, WIDE_SIZE);
+  g_assert_cmpuint (big[63], ==, 'b');
+  g_assert_cmpuint (big[64], ==, 0);
+  memset (&walk, 0, sizeof walk);
+  walk.pool = pool;
+  cymem_pool_foreach (pool, wide_walk, &walk);
+  g_assert_cmpuint (walk.n, ==, 4);
+  g_assert_true (walk.blocks[1] == big && walk.sizes[1] == WIDE_SIZE);
+  g_object_unref (pool);
+
+  /* Resized while a walk pins the pool: the entry is widened in place. */
+  pool = cymem_pool_new ();
+  prime (pool);
+  for (guint i = 0; i < G_N_ELEMENTS (carved); i++)
+    carved[i] = cymem_pool_alloc (pool, 1, 64);
+  memset (&walk, 0, sizeof walk);
+  walk.pool = pool;
+  walk.resize = carved[2];
+  cymem_pool_foreach (pool, wide_walk, &walk);
+  g_assert_true (pool->table.wide);
+  g_assert_cmpuint (walk.n, ==, 4);
+  g_assert_true (cymem_pool_owns (pool, walk.resized));
+  g_assert_false (cymem_pool_owns (pool, carved[2]));
+  g_assert_cmpuint (cymem_pool_get_block_size (pool, walk.resized), ==, WIDE_SIZE);
+  g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, 4);
+  walk.n = 0;
+  walk.resize = NULL;
+  cymem_pool_foreach (pool, wide_walk, &walk);
+  g_assert_cmpuint (walk.n, ==, 4);
+  g_assert_true (walk.blocks[2] == walk.resized && walk.sizes[2] == WIDE_SIZE);
+  g_object_unref (pool);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -675,6 +785,7 @@ main (int   argc,
   g_test_add_func ("/Cymem/Chunks/steal-shrinks", test_chunks_steal_shrinks);
   g_test_add_func ("/Cymem/Chunks/stale-pointers", test_chunks_stale_pointers);
   g_test_add_func ("/Cymem/Chunks/threads-borrow", test_chunks_threads_borrow);
+  g_test_add_func ("/Cymem/Chunks/wide-entries", test_chunks_wide_entries);
 
   return g_test_run ();
 }

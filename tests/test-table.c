@@ -280,13 +280,21 @@ test_table_small_and_shrink (void)
   g_assert_cmpuint (cymem_table_cached_bytes (), ==, 0);
 }
 
+/* The size fill_in_order() gives its i-th block: all different, and all
+ * small enough for narrow entries (a bigger one widens the table). */
+static gsize
+size_in_order (gsize i)
+{
+  return i % 12288;
+}
+
 static void
 visit_in_order (gpointer mem, gsize n_bytes, gpointer user_data)
 {
   gsize *next = user_data;
 
   g_assert_cmpuint (GPOINTER_TO_SIZE (mem), ==, *next * 16);
-  g_assert_cmpuint (n_bytes, ==, *next);
+  g_assert_cmpuint (n_bytes, ==, size_in_order (*next));
   (*next)++;
 }
 
@@ -300,13 +308,13 @@ fill_in_order (CymemTable *table,
     {
       gsize n_bytes = 0;
 
-      g_assert_true (cymem_table_insert (table, GSIZE_TO_POINTER (i * 16), i));
+      g_assert_true (cymem_table_insert (table, GSIZE_TO_POINTER (i * 16), size_in_order (i)));
       if (i % 10000 == 0)
         {
           g_assert_true (cymem_table_lookup (table, GSIZE_TO_POINTER (16), &n_bytes));
-          g_assert_cmpuint (n_bytes, ==, 1);
+          g_assert_cmpuint (n_bytes, ==, size_in_order (1));
           g_assert_true (cymem_table_lookup (table, GSIZE_TO_POINTER (i * 16), &n_bytes));
-          g_assert_cmpuint (n_bytes, ==, i);
+          g_assert_cmpuint (n_bytes, ==, size_in_order (i));
         }
     }
 }
@@ -315,7 +323,7 @@ static void
 test_table_long_entries (void)
 {
   CymemTable table = CYMEM_TABLE_INIT;
-  const guint n = 300000;  /* 4.6 MiB of entries, moved at each power of two */
+  const guint n = 300000;  /* 2.3 MiB of entries, moved at each power of two */
   gsize next, cached;
 
   g_test_summary ("Big entries arrays grow without a copy, in whole steps, "
@@ -329,8 +337,9 @@ test_table_long_entries (void)
   cymem_table_set_long_layout (4096);
 
   fill_in_order (&table, n);
-  /* Whole 1 MiB steps (65,536 entries), not the next power of two. */
-  g_assert_cmpuint (table.entries_capacity, ==, 5 * 65536);
+  /* Whole 1 MiB steps (131,072 narrow entries), not the next power of two. */
+  g_assert_false (table.wide);
+  g_assert_cmpuint (table.entries_capacity, ==, 3 * 131072);
   next = 1;
   cymem_table_foreach (&table, visit_in_order, &next);
   g_assert_cmpuint (next, ==, n + 1);
@@ -355,7 +364,7 @@ test_table_long_entries (void)
   for (guint i = 1; i <= 40000; i++)
     g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (i * 16), NULL, NULL));
   cymem_table_drain (&table, NULL, NULL, NULL);
-  g_assert_cmpuint (cymem_table_cached_bytes (), >=, cached + 40000 * sizeof (CymemTableEntry));
+  g_assert_cmpuint (cymem_table_cached_bytes (), >=, cached + 40000 * sizeof (CymemTableWord));
   g_assert_cmpuint (cymem_table_cached_bytes (), <=, 4 << 20);
   table = (CymemTable) CYMEM_TABLE_INIT;
   fill_in_order (&table, 40000);
@@ -504,6 +513,122 @@ test_table_reap_cursor (void)
   g_hash_table_unref (reaped);
 }
 
+/* An address a narrow entry cannot hold, where pointers are that wide. */
+static gpointer
+high_address (gsize i)
+{
+#if GLIB_SIZEOF_VOID_P == 8
+  return GSIZE_TO_POINTER ((G_GUINT64_CONSTANT (1) << 48) + i * 16);
+#else
+  return GSIZE_TO_POINTER (i * 16);
+#endif
+}
+
+typedef struct
+{
+  gpointer mem[8];
+  gsize    n_bytes[8];
+  guint    n;
+} Seen;
+
+static void
+see (gpointer mem, gsize n_bytes, gpointer user_data)
+{
+  Seen *seen = user_data;
+
+  g_assert_cmpuint (seen->n, <, G_N_ELEMENTS (seen->mem));
+  seen->mem[seen->n] = mem;
+  seen->n_bytes[seen->n++] = n_bytes;
+}
+
+static void
+test_table_wide (void)
+{
+  CymemTable table = CYMEM_TABLE_INIT;
+  const gsize big = CYMEM_TABLE_WORD_MAX_SIZE + 1;
+  const guint n = 1000;
+  gsize n_bytes = 0;
+  gpointer out[8];
+  guint cursor = 0;
+  Seen seen = { { NULL }, { 0 }, 0 };
+
+  g_test_summary ("A table whose entries are 8 bytes turns to 16-byte ones "
+                  "at the first block whose size or address does not fit, "
+                  "from the table itself, from arrays, and while pinned, "
+                  "keeping every entry, its size and the order");
+  g_assert_cmpuint (sizeof (CymemTableWord), ==, 8);
+
+  /* Out of the table itself: one narrow entry, then a big block. */
+  g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (16), 3));
+  g_assert_null (table.entries);
+  g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (32), big));
+  g_assert_true (table.wide);
+  g_assert_true (cymem_table_lookup (&table, GSIZE_TO_POINTER (16), &n_bytes));
+  g_assert_cmpuint (n_bytes, ==, 3);
+  g_assert_true (cymem_table_lookup (&table, GSIZE_TO_POINTER (32), &n_bytes));
+  g_assert_cmpuint (n_bytes, ==, big);
+  cymem_table_foreach (&table, see, &seen);
+  g_assert_cmpuint (seen.n, ==, 2);
+  g_assert_true (seen.mem[0] == GSIZE_TO_POINTER (16) && seen.mem[1] == GSIZE_TO_POINTER (32));
+  g_assert_cmpuint (seen.n_bytes[1], ==, big);
+  seen.n = 0;
+  cymem_table_drain (&table, see, NULL, &seen);
+  g_assert_cmpuint (seen.n, ==, 2);
+  g_assert_false (table.wide);  /* an empty table starts narrow again */
+
+  /* From arrays with holes: a block at an address above 48 bits. */
+  for (guint i = 1; i <= n; i++)
+    g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (i * 16), i));
+  for (guint i = 2; i <= n; i += 3)
+    g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (i * 16), NULL, NULL));
+  g_assert_false (table.wide);
+  g_assert_true (cymem_table_insert (&table, high_address (1), 5));
+#if GLIB_SIZEOF_VOID_P == 8
+  g_assert_true (table.wide);
+#endif
+  g_assert_true (cymem_table_insert (&table, high_address (2), big));
+  g_assert_true (table.wide);
+  for (guint i = 1; i <= n; i++)
+    {
+      gboolean kept = i % 3 != 2;
+
+      g_assert_cmpint (cymem_table_lookup (&table, GSIZE_TO_POINTER (i * 16), &n_bytes), ==, kept);
+      if (kept)
+        g_assert_cmpuint (n_bytes, ==, i);
+    }
+  g_assert_true (cymem_table_lookup (&table, high_address (1), &n_bytes));
+  g_assert_cmpuint (n_bytes, ==, 5);
+
+  /* Resized in place while pinned, and dead entries survive. */
+  table.pins++;
+  cymem_table_kill (&table, cymem_table_find (&table, GSIZE_TO_POINTER (16), NULL));
+  g_assert_true (cymem_table_prepare (&table, GSIZE_TO_POINTER (48), 2 * big));
+  cymem_table_update (&table, cymem_table_find (&table, GSIZE_TO_POINTER (48), NULL),
+                      GSIZE_TO_POINTER (48), 2 * big);
+  table.pins--;
+  g_assert_true (cymem_table_lookup (&table, GSIZE_TO_POINTER (48), &n_bytes));
+  g_assert_cmpuint (n_bytes, ==, 2 * big);
+  g_assert_false (cymem_table_lookup (&table, GSIZE_TO_POINTER (16), NULL));
+  g_assert_cmpuint (cymem_table_reap (&table, out, G_N_ELEMENTS (out), &cursor), ==, 1);
+  g_assert_true (out[0] == GSIZE_TO_POINTER (16));
+
+  /* Emptied down to the big blocks: shrunk, still wide and in order. */
+  for (guint i = 4; i <= n; i++)
+    if (i % 3 != 2)
+      {
+        g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (i * 16), NULL, NULL));
+        cymem_table_maybe_shrink (&table);
+      }
+  g_assert_cmpuint (table.entries_capacity, <, 1024);
+  seen.n = 0;
+  cymem_table_drain (&table, see, NULL, &seen);
+  g_assert_cmpuint (seen.n, ==, 3);
+  g_assert_true (seen.mem[0] == GSIZE_TO_POINTER (48) && seen.mem[1] == high_address (1) &&
+                 seen.mem[2] == high_address (2));
+  g_assert_cmpuint (seen.n_bytes[0], ==, 2 * big);
+  g_assert_cmpuint (seen.n_bytes[2], ==, big);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -520,6 +645,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/Cymem/Table/long-entries", test_table_long_entries);
   g_test_add_func ("/Cymem/Table/reap-cursor", test_table_reap_cursor);
   g_test_add_func ("/Cymem/Table/long-entries-address-space", test_table_long_entries_address_space);
+  g_test_add_func ("/Cymem/Table/wide", test_table_wide);
 
   return g_test_run ();
 }
