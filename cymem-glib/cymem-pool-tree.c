@@ -91,8 +91,12 @@ cymem_pool_steal_internal (CymemPool *self,
       /* Room first, so that the block is never in neither table. And a
        * reader of @from may be looking at the block (a walk, a copy, a
        * cleanup): @pool then keeps its memory until they are done. */
-      else if (!cymem_table_reserve (&self->table, 1) ||
-               !cymem_table_prepare (&self->table, mem, n_bytes))
+      /* Wide enough first, then room: widening out of the table itself
+       * makes arrays but no index, which the room includes (found by
+       * adversarial review: the other order lost the block when the index
+       * could not be had). */
+      else if (!cymem_table_prepare (&self->table, mem, n_bytes) ||
+               !cymem_table_reserve (&self->table, 1))
         status = CYMEM_POOL_STATUS_NO_MEMORY;
       else if ((status = cymem_pool_add_debtor_locked (from, self)) != CYMEM_POOL_STATUS_OK)
         ;  /* see cymem_pool_add_debtor_locked() */
@@ -105,7 +109,8 @@ cymem_pool_steal_internal (CymemPool *self,
           /* The block stays in its chunk, now lent out (or back home). */
           if (cymem_pool_extra (self)->malloc_func == NULL && cymem_chunk_contains (mem))
             cymem_chunk_note_steal (mem, from->table.heap, self->table.heap);
-          cymem_table_insert (&self->table, mem, n_bytes);
+          if (!cymem_table_insert (&self->table, mem, n_bytes))
+            g_assert_not_reached ();  /* room was made above */
           self->size += n_bytes;
           cymem_pool_note_growth_locked (self);
         }

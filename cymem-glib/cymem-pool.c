@@ -714,6 +714,8 @@ cymem_pool_class_init (CymemPoolClass *klass)
   object_class->finalize = cymem_pool_finalize;
   object_class->get_property = cymem_pool_get_property;
   object_class->set_property = cymem_pool_set_property;
+  /* Before the first pool records a block. */
+  cymem_table_init_tools ();
 
   /**
    * CymemPool:size: (getter get_size)
@@ -1072,8 +1074,9 @@ pool_alloc (CymemPool *self,
       if (G_LIKELY (!__atomic_load_n (&self->tree_limited, __ATOMIC_RELAXED)) &&
           (mem = cymem_heap_carve (self->table.heap, n_bytes, &chunk, &slot)) != NULL)
         {
-          if (G_UNLIKELY (!cymem_table_has_room (&self->table)) &&
-              !cymem_table_reserve (&self->table, 1))
+          if ((G_UNLIKELY (!cymem_table_has_room (&self->table)) &&
+               !cymem_table_reserve (&self->table, 1)) ||
+              !cymem_table_prepare (&self->table, mem, n_bytes))
             return pool_record_failed (self, mem, CYMEM_POOL_STATUS_NO_MEMORY);
           pool_keep_carved_locked (self, mem, n_bytes, chunk, slot);
           cymem_lock_release (&self->lock);
@@ -1213,14 +1216,17 @@ cymem_pool_alloc (CymemPool *pool,
       n_bytes > CYMEM_HEAP_MAX || !cymem_lock_try_acquire (&pool->lock))
     goto other;
   if (G_UNLIKELY (__atomic_load_n (&pool->tree_limited, __ATOMIC_RELAXED)) ||
-      G_UNLIKELY (!cymem_table_has_room (table)) ||
+      G_UNLIKELY (!cymem_table_has_quick_room (table)) ||
       (mem = cymem_heap_carve_quick (table->heap, n_bytes, &chunk, &slot)) == NULL)
     {
       exit = POOL_LOCKED;
       goto other;
     }
 
-  pool_keep_carved_locked (pool, mem, n_bytes, chunk, slot);
+  cymem_chunk_zero (mem, n_bytes);
+  cymem_table_append_carved_quick (table, mem, n_bytes, chunk, slot);
+  pool->size += n_bytes;
+  cymem_pool_note_growth_locked (pool);
   if (G_UNLIKELY (cymem_lock_release_no_wake (&pool->lock)))
     return pool_wake_and_return (pool, mem);
   return mem;
@@ -1616,8 +1622,8 @@ cymem_pool_free (CymemPool *pool,
       CYMEM_NO_TAIL_CALL (pool);
       return;
     }
-  if (G_UNLIKELY (table->pins != 0) ||
-      (e = cymem_table_carved_entry (table, mem, &n_bytes, &chunk, &slot)) < 0 ||
+  if (G_UNLIKELY (table->pins != 0) || G_UNLIKELY (table->wide) ||
+      (e = cymem_table_carved_entry_quick (table, mem, &n_bytes, &chunk, &slot)) < 0 ||
       G_UNLIKELY (chunk->tool) ||
       !cymem_heap_put_is_quick (table->heap, chunk) ||
       cymem_table_too_big (table, 1))
@@ -1628,7 +1634,7 @@ cymem_pool_free (CymemPool *pool,
     }
 
   pool->size -= n_bytes;
-  cymem_table_remove_entry (table, (guint) e);
+  cymem_table_remove_entry_quick (table, (guint) e);
   cymem_heap_put_quick (chunk, (guint) slot);
   if (G_UNLIKELY (cymem_lock_release_no_wake (&pool->lock)))
     cymem_lock_wake (&pool->lock);

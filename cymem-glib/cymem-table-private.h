@@ -112,12 +112,19 @@ cymem_table_wide (const CymemTable *table)
   return (CymemTableEntry *) table->entries;
 }
 
+/* The address bits a narrow entry cannot hold: all of them under a leak
+ * checker (memcheck, LeakSanitizer), which finds a block only through a
+ * plain pointer to it, so that tables are wide there from their first
+ * entry (cymem_table_init_tools()). */
+extern guint64 cymem_table_word_reject;
+void cymem_table_init_tools (void);
+
 /* Whether an entry for @mem of @n_bytes fits a narrow table. */
 G_ALWAYS_INLINE static inline gboolean
 cymem_table_word_fits (gconstpointer mem,
                        gsize         n_bytes)
 {
-  return ((guint64) (guintptr) mem & ~CYMEM_TABLE_WORD_ADDR) == 0 &&
+  return ((guint64) (guintptr) mem & cymem_table_word_reject) == 0 &&
          (n_bytes & CYMEM_TABLE_SIZE_MASK) <= CYMEM_TABLE_WORD_MAX_SIZE;
 }
 
@@ -126,10 +133,17 @@ G_ALWAYS_INLINE static inline CymemTableWord
 cymem_table_word (gconstpointer mem,
                   gsize         bits)
 {
+#if GLIB_SIZEOF_SIZE_T == 8
+  /* The flags are in the same bits. */
+  return (guint64) (guintptr) mem |
+         ((guint64) (bits & CYMEM_TABLE_SIZE_MASK) << CYMEM_TABLE_WORD_SIZE_SHIFT) |
+         (bits & (CYMEM_TABLE_DEAD | CYMEM_TABLE_CARVED));
+#else
   return (guint64) (guintptr) mem |
          ((guint64) (bits & CYMEM_TABLE_SIZE_MASK) << CYMEM_TABLE_WORD_SIZE_SHIFT) |
          ((bits & CYMEM_TABLE_DEAD) ? CYMEM_TABLE_WORD_DEAD : 0) |
          ((bits & CYMEM_TABLE_CARVED) ? CYMEM_TABLE_WORD_CARVED : 0);
+#endif
 }
 
 /* An entry's address: NULL for a hole. */
@@ -152,9 +166,14 @@ cymem_table_entry_bits (const CymemTable *table,
   if (G_UNLIKELY (table->wide))
     return cymem_table_wide (table)[entry].n_bytes;
   word = cymem_table_words (table)[entry];
+#if GLIB_SIZEOF_SIZE_T == 8
+  return (gsize) (((word >> CYMEM_TABLE_WORD_SIZE_SHIFT) & CYMEM_TABLE_WORD_MAX_SIZE) |
+                  (word & (CYMEM_TABLE_WORD_DEAD | CYMEM_TABLE_WORD_CARVED)));
+#else
   return (gsize) ((word >> CYMEM_TABLE_WORD_SIZE_SHIFT) & CYMEM_TABLE_WORD_MAX_SIZE) |
          ((word & CYMEM_TABLE_WORD_DEAD) ? CYMEM_TABLE_DEAD : 0) |
          ((word & CYMEM_TABLE_WORD_CARVED) ? CYMEM_TABLE_CARVED : 0);
+#endif
 }
 
 /* Sets an entry; in a narrow table it must fit (cymem_table_prepare()). */
@@ -241,6 +260,9 @@ gsize    cymem_table_cached_bytes (void);
  * from 256 entries; 0 for the default). Only while no table has one. */
 gboolean cymem_table_has_long_entries (void);
 void     cymem_table_set_long_layout  (guint          min_entries);
+/* For tests: the table's next @n_allocs array allocations succeed, the
+ * ones after fail; -1 for none failing. */
+void     cymem_table_fail_allocs_after (gint          n_allocs);
 
 
 /* Fibonacci hashing: the top bits of the product mix every address bit, so
@@ -251,6 +273,16 @@ cymem_table_home (const CymemTable *table,
 {
   return (gsize) (((guint64) (guintptr) mem * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15))
                   >> table->slots_shift);
+}
+
+/* Makes sure an entry for @mem of @n_bytes can be set without allocating:
+ * FALSE, with the table unchanged, if it could not be widened. */
+G_ALWAYS_INLINE static inline gboolean
+cymem_table_prepare (CymemTable    *table,
+                     gconstpointer  mem,
+                     gsize          n_bytes)
+{
+  return table->wide || cymem_table_word_fits (mem, n_bytes) || cymem_table_widen (table);
 }
 
 /* The number of slots of the index, less one: derived rather than stored,
@@ -306,6 +338,32 @@ cymem_table_carved_slot (const CymemTable  *table,
   return slot;
 }
 
+/* cymem_table_carved_entry() for a narrow table. */
+G_ALWAYS_INLINE static inline gssize
+cymem_table_carved_entry_quick (const CymemTable  *table,
+                                gconstpointer      mem,
+                                gsize             *n_bytes,
+                                CymemChunk       **chunk_out,
+                                gssize            *slot_out)
+{
+  gssize slot = cymem_table_carved_slot (table, mem, chunk_out);
+  CymemTableWord word;
+  guint32 e;
+
+  if (slot < 0)
+    return slot;
+  e = (*chunk_out)->entry_of[slot];
+  if (e >= table->n_entries)
+    return -2;
+  word = cymem_table_words (table)[e];
+  /* The address, and not dead, in one comparison. */
+  if ((word & (CYMEM_TABLE_WORD_ADDR | CYMEM_TABLE_WORD_DEAD)) != (guint64) (guintptr) mem)
+    return -2;
+  *n_bytes = (gsize) ((word >> CYMEM_TABLE_WORD_SIZE_SHIFT) & CYMEM_TABLE_WORD_MAX_SIZE);
+  *slot_out = slot;
+  return e;
+}
+
 /* The entry of @mem if it is a live block carved from the table's heap
  * (its index, and its size in *@n_bytes), with its chunk and slot there;
  * -1 if @mem is not in the heap's chunks (the index may have it), -2 if it
@@ -317,31 +375,22 @@ cymem_table_carved_entry (const CymemTable  *table,
                           CymemChunk       **chunk_out,
                           gssize            *slot_out)
 {
-  gssize slot = cymem_table_carved_slot (table, mem, chunk_out);
+  const CymemTableEntry *entry;
+  gssize slot;
   guint32 e;
 
+  if (G_LIKELY (!table->wide))
+    return cymem_table_carved_entry_quick (table, mem, n_bytes, chunk_out, slot_out);
+  slot = cymem_table_carved_slot (table, mem, chunk_out);
   if (slot < 0)
     return slot;
   e = (*chunk_out)->entry_of[slot];
   if (e >= table->n_entries)
     return -2;
-  if (G_LIKELY (!table->wide))
-    {
-      CymemTableWord word = cymem_table_words (table)[e];
-
-      /* The address, and not dead, in one comparison. */
-      if ((word & (CYMEM_TABLE_WORD_ADDR | CYMEM_TABLE_WORD_DEAD)) != (guint64) (guintptr) mem)
-        return -2;
-      *n_bytes = (gsize) ((word >> CYMEM_TABLE_WORD_SIZE_SHIFT) & CYMEM_TABLE_WORD_MAX_SIZE);
-    }
-  else
-    {
-      const CymemTableEntry *entry = &cymem_table_wide (table)[e];
-
-      if (entry->mem != mem || (entry->n_bytes & CYMEM_TABLE_DEAD) != 0)
-        return -2;
-      *n_bytes = entry->n_bytes & CYMEM_TABLE_SIZE_MASK;
-    }
+  entry = &cymem_table_wide (table)[e];
+  if (entry->mem != mem || (entry->n_bytes & CYMEM_TABLE_DEAD) != 0)
+    return -2;
+  *n_bytes = entry->n_bytes & CYMEM_TABLE_SIZE_MASK;
   *slot_out = slot;
   return e;
 }
@@ -440,6 +489,29 @@ cymem_table_has_room (const CymemTable *table)
                                 : table->n_entries < CYMEM_TABLE_SMALL;
 }
 
+/* Room for one more entry in a narrow table: what the pool's quickest
+ * path needs to use cymem_table_append_carved_quick(). */
+G_ALWAYS_INLINE static inline gboolean
+cymem_table_has_quick_room (const CymemTable *table)
+{
+  return !table->wide && cymem_table_has_room (table);
+}
+
+/* cymem_table_append_carved() where cymem_table_has_quick_room() said yes. */
+G_ALWAYS_INLINE static inline void
+cymem_table_append_carved_quick (CymemTable *table,
+                                 gpointer    mem,
+                                 gsize       n_bytes,
+                                 CymemChunk *chunk,
+                                 guint       slot)
+{
+  guint entry = table->n_entries++;
+
+  cymem_table_words (table)[entry] = (guint64) (guintptr) mem | CYMEM_TABLE_WORD_CARVED |
+                                     ((guint64) n_bytes << CYMEM_TABLE_WORD_SIZE_SHIFT);
+  chunk->entry_of[slot] = entry;
+}
+
 /* cymem_table_insert_carved() into a table with room. */
 G_ALWAYS_INLINE static inline void
 cymem_table_append_carved (CymemTable *table,
@@ -452,7 +524,11 @@ cymem_table_append_carved (CymemTable *table,
 
   /* A carved block always fits a narrow entry (its address is below 2^47,
    * its size at most CYMEM_HEAP_MAX). */
-  cymem_table_entry_set (table, entry, mem, n_bytes | CYMEM_TABLE_CARVED);
+  if (G_LIKELY (!table->wide))
+    cymem_table_words (table)[entry] = (guint64) (guintptr) mem | CYMEM_TABLE_WORD_CARVED |
+                                       ((guint64) n_bytes << CYMEM_TABLE_WORD_SIZE_SHIFT);
+  else
+    cymem_table_entry_set (table, entry, mem, n_bytes | CYMEM_TABLE_CARVED);
   chunk->entry_of[slot] = entry;
 }
 
@@ -466,20 +542,11 @@ cymem_table_insert_carved (CymemTable *table,
                            CymemChunk *chunk,
                            guint       slot)
 {
-  if (G_UNLIKELY (!cymem_table_has_room (table)) && !cymem_table_reserve (table, 1))
+  if ((G_UNLIKELY (!cymem_table_has_room (table)) && !cymem_table_reserve (table, 1)) ||
+      !cymem_table_prepare (table, mem, n_bytes))
     return FALSE;
   cymem_table_append_carved (table, mem, n_bytes, chunk, slot);
   return TRUE;
-}
-
-/* Makes sure an entry for @mem of @n_bytes can be set without allocating:
- * FALSE, with the table unchanged, if it could not be widened. */
-G_ALWAYS_INLINE static inline gboolean
-cymem_table_prepare (CymemTable    *table,
-                     gconstpointer  mem,
-                     gsize          n_bytes)
-{
-  return table->wide || cymem_table_word_fits (mem, n_bytes) || cymem_table_widen (table);
 }
 
 /* Records @mem, which must not be in the table yet. Returns FALSE, and
@@ -546,17 +613,19 @@ cymem_table_entry_at (const CymemTable *table,
   return 1;
 }
 
-/* Takes @entry out of the table, once it is out of the index (or carved). */
+/* cymem_table_remove_entry() in a narrow table (a hole is all zero). */
 G_ALWAYS_INLINE static inline void
-cymem_table_remove_entry (CymemTable *table,
-                          guint       entry)
+cymem_table_remove_entry_quick (CymemTable *table,
+                                guint       entry)
 {
+  CymemTableWord *words = cymem_table_words (table);
+
   if (entry + 1 == table->n_entries)
     {
       /* The newest block, the one most often freed: pop it, and any holes
        * it was covering. */
       table->n_entries--;
-      while (table->n_entries > 0 && cymem_table_entry_mem (table, table->n_entries - 1) == NULL)
+      while (table->n_entries > 0 && words[table->n_entries - 1] == 0)
         {
           table->n_entries--;
           table->n_holes--;
@@ -564,7 +633,33 @@ cymem_table_remove_entry (CymemTable *table,
     }
   else
     {
-      cymem_table_entry_clear (table, entry);
+      words[entry] = 0;
+      table->n_holes++;
+    }
+}
+
+/* Takes @entry out of the table, once it is out of the index (or carved). */
+G_ALWAYS_INLINE static inline void
+cymem_table_remove_entry (CymemTable *table,
+                          guint       entry)
+{
+  if (G_LIKELY (!table->wide))
+    {
+      cymem_table_remove_entry_quick (table, entry);
+      return;
+    }
+  if (entry + 1 == table->n_entries)
+    {
+      table->n_entries--;
+      while (table->n_entries > 0 && cymem_table_wide (table)[table->n_entries - 1].mem == NULL)
+        {
+          table->n_entries--;
+          table->n_holes--;
+        }
+    }
+  else
+    {
+      cymem_table_wide (table)[entry].mem = NULL;
       table->n_holes++;
     }
 }

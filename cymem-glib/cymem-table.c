@@ -190,11 +190,35 @@ cymem_table_cached_bytes (void)
 }
 #endif
 
+/* For tests: how many more of the table's allocations succeed (-1: all). */
+static gint allocs_left = -1;
+
+void
+cymem_table_fail_allocs_after (gint n_allocs)
+{
+  __atomic_store_n (&allocs_left, n_allocs, __ATOMIC_RELAXED);
+}
+
+static gboolean
+alloc_allowed (void)
+{
+  gint left = __atomic_load_n (&allocs_left, __ATOMIC_RELAXED);
+
+  if (G_LIKELY (left < 0))
+    return TRUE;
+  if (left == 0)
+    return FALSE;
+  __atomic_store_n (&allocs_left, left - 1, __ATOMIC_RELAXED);
+  return TRUE;
+}
+
 /* The table's own storage may fail to allocate like any block: every
  * function that allocates returns NULL then, and the table is unchanged. */
 static gpointer
 array_alloc0 (gsize n_bytes)
 {
+  if (!alloc_allowed ())
+    return NULL;
   return IS_MAPPED (n_bytes) ? map_new (n_bytes, TRUE) : calloc (1, n_bytes);
 }
 
@@ -218,6 +242,8 @@ array_resize (gpointer mem,
 {
   gpointer resized;
 
+  if (!alloc_allowed ())
+    return NULL;
 #ifdef __linux__
   if (old_bytes > ((gsize) 1 << CACHE_MAX_SHIFT))
     {
@@ -365,8 +391,11 @@ long_cache_pop (void)
 static gpointer
 long_new (gsize n_bytes)
 {
-  LongHeader *header = long_cache_pop (), *grown;
+  LongHeader *header, *grown;
 
+  if (!alloc_allowed ())
+    return NULL;
+  header = long_cache_pop ();
   if (header == NULL)
     {
       gsize mapped = long_mapping_for (n_bytes);
@@ -1040,4 +1069,24 @@ cymem_table_reap (CymemTable *table,
       table->n_holes--;
     }
   return n;
+}
+
+/* --- leak checkers --- */
+
+guint64 cymem_table_word_reject = ~CYMEM_TABLE_WORD_ADDR;
+
+#if defined(__GNUC__) && defined(__ELF__)
+/* Defined by the sanitizer runtimes that check for leaks (AddressSanitizer,
+ * LeakSanitizer), whether or not this library was built with one. */
+extern void __lsan_do_leak_check (void) __attribute__ ((weak));
+#define LSAN_PRESENT() (__lsan_do_leak_check != NULL)
+#else
+#define LSAN_PRESENT() FALSE
+#endif
+
+void
+cymem_table_init_tools (void)
+{
+  if (cymem_chunk_tool_active () || LSAN_PRESENT ())
+    cymem_table_word_reject = G_MAXUINT64;
 }

@@ -753,6 +753,44 @@ test_chunks_wide_entries (void)
   g_object_unref (pool);
 }
 
+static void
+test_chunks_wide_steal_failure (void)
+{
+  CymemPool *from = cymem_pool_new ();
+  CymemPool *to = cymem_pool_new ();
+  gpointer big = cymem_pool_alloc (from, 1, WIDE_SIZE);
+
+  g_test_summary ("A steal into a pool whose table must widen, when the "
+                  "table's arrays cannot be had, fails and changes neither "
+                  "pool (found by adversarial review: it lost the block when "
+                  "the index failed after the widening)");
+  for (gint allowed = 0; allowed < 3; allowed++)
+    {
+      gboolean stolen;
+
+      cymem_table_fail_allocs_after (allowed);
+      stolen = cymem_pool_steal (to, from, big);
+      cymem_table_fail_allocs_after (-1);
+      if (stolen)
+        {
+          /* Enough arrays this time: it moved, whole. */
+          g_assert_true (cymem_pool_owns (to, big));
+          g_assert_cmpuint (cymem_pool_get_size (to), ==, WIDE_SIZE);
+          g_assert_cmpuint (cymem_pool_get_n_allocations (to), ==, 1);
+          g_assert_false (cymem_pool_owns (from, big));
+          break;
+        }
+      g_assert_true (cymem_pool_owns (from, big));
+      g_assert_false (cymem_pool_owns (to, big));
+      g_assert_cmpuint (cymem_pool_get_size (from), ==, WIDE_SIZE);
+      g_assert_cmpuint (cymem_pool_get_size (to), ==, 0);
+      g_assert_cmpuint (cymem_pool_get_n_allocations (to), ==, 0);
+    }
+  g_assert_true (cymem_pool_owns (to, big));
+  g_object_unref (from);
+  g_object_unref (to);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -786,6 +824,7 @@ main (int   argc,
   g_test_add_func ("/Cymem/Chunks/stale-pointers", test_chunks_stale_pointers);
   g_test_add_func ("/Cymem/Chunks/threads-borrow", test_chunks_threads_borrow);
   g_test_add_func ("/Cymem/Chunks/wide-entries", test_chunks_wide_entries);
+  g_test_add_func ("/Cymem/Chunks/wide-steal-failure", test_chunks_wide_steal_failure);
 
   return g_test_run ();
 }
