@@ -146,6 +146,20 @@ cymem_table_word (gconstpointer mem,
 #endif
 }
 
+/* A narrow entry's size, with its flags (CYMEM_TABLE_DEAD, CYMEM_TABLE_CARVED). */
+G_ALWAYS_INLINE static inline gsize
+cymem_table_word_bits (CymemTableWord word)
+{
+#if GLIB_SIZEOF_SIZE_T == 8
+  return (gsize) (((word >> CYMEM_TABLE_WORD_SIZE_SHIFT) & CYMEM_TABLE_WORD_MAX_SIZE) |
+                  (word & (CYMEM_TABLE_WORD_DEAD | CYMEM_TABLE_WORD_CARVED)));
+#else
+  return (gsize) ((word >> CYMEM_TABLE_WORD_SIZE_SHIFT) & CYMEM_TABLE_WORD_MAX_SIZE) |
+         ((word & CYMEM_TABLE_WORD_DEAD) ? CYMEM_TABLE_DEAD : 0) |
+         ((word & CYMEM_TABLE_WORD_CARVED) ? CYMEM_TABLE_CARVED : 0);
+#endif
+}
+
 /* An entry's address: NULL for a hole. */
 G_ALWAYS_INLINE static inline gpointer
 cymem_table_entry_mem (const CymemTable *table,
@@ -161,19 +175,9 @@ G_ALWAYS_INLINE static inline gsize
 cymem_table_entry_bits (const CymemTable *table,
                         guint             entry)
 {
-  CymemTableWord word;
-
   if (G_UNLIKELY (table->wide))
     return cymem_table_wide (table)[entry].n_bytes;
-  word = cymem_table_words (table)[entry];
-#if GLIB_SIZEOF_SIZE_T == 8
-  return (gsize) (((word >> CYMEM_TABLE_WORD_SIZE_SHIFT) & CYMEM_TABLE_WORD_MAX_SIZE) |
-                  (word & (CYMEM_TABLE_WORD_DEAD | CYMEM_TABLE_WORD_CARVED)));
-#else
-  return (gsize) ((word >> CYMEM_TABLE_WORD_SIZE_SHIFT) & CYMEM_TABLE_WORD_MAX_SIZE) |
-         ((word & CYMEM_TABLE_WORD_DEAD) ? CYMEM_TABLE_DEAD : 0) |
-         ((word & CYMEM_TABLE_WORD_CARVED) ? CYMEM_TABLE_CARVED : 0);
-#endif
+  return cymem_table_word_bits (cymem_table_words (table)[entry]);
 }
 
 /* Sets an entry; in a narrow table it must fit (cymem_table_prepare()). */

@@ -973,11 +973,15 @@ cymem_table_drain (CymemTable     *table,
    * (a big pool's teardown then releases its chunks without walking). */
   guint to_see = carved_func == NULL && table->slots != NULL
                  ? table->n_indexed + table->n_dead : G_MAXUINT;
+  /* Read once: the calls cannot change the table (teardown's own walk). */
+  const CymemTableWord *words = table->wide ? NULL : cymem_table_words (table);
+  const CymemTableEntry *wide = table->wide ? cymem_table_wide (table) : NULL;
+  const guint n_entries = table->n_entries;
 
-  for (guint e = 0; e < table->n_entries && to_see > 0; e++)
+  for (guint e = 0; e < n_entries && to_see > 0; e++)
     {
-      gpointer mem = cymem_table_entry_mem (table, e);
-      gsize n_bytes = cymem_table_entry_bits (table, e);
+      gpointer mem = words != NULL ? (gpointer) (guintptr) (words[e] & CYMEM_TABLE_WORD_ADDR) : wide[e].mem;
+      gsize n_bytes = words != NULL ? cymem_table_word_bits (words[e]) : wide[e].n_bytes;
 
       if (mem == NULL)
         continue;
