@@ -88,13 +88,13 @@ cymem_pool_steal_internal (CymemPool *self,
         }
       else if (!fits)
         status = CYMEM_POOL_STATUS_LIMIT_EXCEEDED;
-      /* Room first, so that the block is never in neither table. And a
-       * reader of @from may be looking at the block (a walk, a copy, a
-       * cleanup): @pool then keeps its memory until they are done. */
-      /* Wide enough first, then room: widening out of the table itself
-       * makes arrays but no index, which the room includes (found by
-       * adversarial review: the other order lost the block when the index
-       * could not be had). */
+      /* Room first, so that the block is never in neither table: entries
+       * wide enough for it, then room (widening out of the table itself
+       * makes arrays but no index, which the room includes; the other
+       * order lost the block when the index could not be had, found by
+       * adversarial review). And a reader of @from may be looking at the
+       * block (a walk, a copy, a cleanup): @pool then keeps its memory
+       * until they are done. */
       else if (!cymem_table_prepare (&self->table, mem, n_bytes) ||
                !cymem_table_reserve (&self->table, 1))
         status = CYMEM_POOL_STATUS_NO_MEMORY;
