@@ -678,12 +678,15 @@ test_chunks_wide_entries (void)
   CymemPool *pool = cymem_pool_new ();
   guint8 *carved[4], *big;
   WideWalk walk = { pool, { NULL }, { 0 }, 0, NULL, NULL };
+  gboolean narrow_first;
 
   g_test_summary ("A block whose size does not fit the table's 8-byte "
                   "entries, allocated or resized (also during a walk), turns "
                   "the table to wide entries without losing a carved block, "
                   "its size, its contents or its place in the order");
   g_assert_cmpuint (CYMEM_TABLE_WORD_MAX_SIZE, <, WIDE_SIZE);
+  /* Under a leak checker, tables are wide from their first entry. */
+  narrow_first = cymem_table_word_reject != G_MAXUINT64;
 
   /* Allocated among carved blocks. */
   prime (pool);
@@ -693,7 +696,7 @@ test_chunks_wide_entries (void)
       g_assert_true (cymem_chunk_contains (carved[i]));
       memset (carved[i], 'a' + i, 64 - i);
     }
-  g_assert_false (pool->table.wide);
+  g_assert_true (pool->table.wide == !narrow_first);
   big = cymem_pool_alloc (pool, 1, WIDE_SIZE);
   g_assert_true (pool->table.wide);
   g_assert_cmpuint (cymem_pool_get_block_size (pool, big), ==, WIDE_SIZE);
