@@ -1042,8 +1042,11 @@ pool_keep_carved_locked (CymemPool  *self,
                          CymemChunk *chunk,
                          guint       slot)
 {
-  cymem_chunk_zero (mem, n_bytes);
+  /* Recorded before it is zeroed, both under the lock, so no other thread
+   * sees either; this way the table's width, just tested by the quick
+   * path, is known here without another load. */
   cymem_table_append_carved (&self->table, mem, n_bytes, chunk, slot);
+  cymem_chunk_zero (mem, n_bytes);
   self->size += n_bytes;
   cymem_pool_note_growth_locked (self);
 }
@@ -1223,10 +1226,7 @@ cymem_pool_alloc (CymemPool *pool,
       goto other;
     }
 
-  cymem_chunk_zero (mem, n_bytes);
-  cymem_table_append_carved_quick (table, mem, n_bytes, chunk, slot);
-  pool->size += n_bytes;
-  cymem_pool_note_growth_locked (pool);
+  pool_keep_carved_locked (pool, mem, n_bytes, chunk, slot);
   if (G_UNLIKELY (cymem_lock_release_no_wake (&pool->lock)))
     return pool_wake_and_return (pool, mem);
   return mem;

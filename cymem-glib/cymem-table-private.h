@@ -207,6 +207,17 @@ cymem_table_entry_clear (CymemTable *table,
     cymem_table_words (table)[entry] = 0;
 }
 
+/* Flags an entry dead. */
+G_ALWAYS_INLINE static inline void
+cymem_table_entry_kill (CymemTable *table,
+                        guint       entry)
+{
+  if (G_UNLIKELY (table->wide))
+    cymem_table_wide (table)[entry].n_bytes |= CYMEM_TABLE_DEAD;
+  else
+    cymem_table_words (table)[entry] |= CYMEM_TABLE_WORD_DEAD;
+}
+
 /* Whether an entry is a live block: not a hole, not dead. */
 G_ALWAYS_INLINE static inline gboolean
 cymem_table_entry_is_live (const CymemTable *table,
@@ -342,6 +353,27 @@ cymem_table_carved_slot (const CymemTable  *table,
   return slot;
 }
 
+/* The entry @mem's chunk notes for its slot (which may hold another
+ * address, or a dead block), with the chunk and slot; -1 or -2 as
+ * cymem_table_carved_slot() says, or -2 if the note is stale. */
+G_ALWAYS_INLINE static inline gssize
+cymem_table_carved_note (const CymemTable  *table,
+                         gconstpointer      mem,
+                         CymemChunk       **chunk_out,
+                         gssize            *slot_out)
+{
+  gssize slot = cymem_table_carved_slot (table, mem, chunk_out);
+  guint32 e;
+
+  if (slot < 0)
+    return slot;
+  e = (*chunk_out)->entry_of[slot];
+  if (e >= table->n_entries)
+    return -2;
+  *slot_out = slot;
+  return e;
+}
+
 /* cymem_table_carved_entry() for a narrow table. */
 G_ALWAYS_INLINE static inline gssize
 cymem_table_carved_entry_quick (const CymemTable  *table,
@@ -350,21 +382,16 @@ cymem_table_carved_entry_quick (const CymemTable  *table,
                                 CymemChunk       **chunk_out,
                                 gssize            *slot_out)
 {
-  gssize slot = cymem_table_carved_slot (table, mem, chunk_out);
+  gssize e = cymem_table_carved_note (table, mem, chunk_out, slot_out);
   CymemTableWord word;
-  guint32 e;
 
-  if (slot < 0)
-    return slot;
-  e = (*chunk_out)->entry_of[slot];
-  if (e >= table->n_entries)
-    return -2;
+  if (e < 0)
+    return e;
   word = cymem_table_words (table)[e];
   /* The address, and not dead, in one comparison. */
   if ((word & (CYMEM_TABLE_WORD_ADDR | CYMEM_TABLE_WORD_DEAD)) != (guint64) (guintptr) mem)
     return -2;
-  *n_bytes = (gsize) ((word >> CYMEM_TABLE_WORD_SIZE_SHIFT) & CYMEM_TABLE_WORD_MAX_SIZE);
-  *slot_out = slot;
+  *n_bytes = cymem_table_word_bits (word) & CYMEM_TABLE_SIZE_MASK;
   return e;
 }
 
@@ -380,22 +407,17 @@ cymem_table_carved_entry (const CymemTable  *table,
                           gssize            *slot_out)
 {
   const CymemTableEntry *entry;
-  gssize slot;
-  guint32 e;
+  gssize e;
 
   if (G_LIKELY (!table->wide))
     return cymem_table_carved_entry_quick (table, mem, n_bytes, chunk_out, slot_out);
-  slot = cymem_table_carved_slot (table, mem, chunk_out);
-  if (slot < 0)
-    return slot;
-  e = (*chunk_out)->entry_of[slot];
-  if (e >= table->n_entries)
-    return -2;
+  e = cymem_table_carved_note (table, mem, chunk_out, slot_out);
+  if (e < 0)
+    return e;
   entry = &cymem_table_wide (table)[e];
   if (entry->mem != mem || (entry->n_bytes & CYMEM_TABLE_DEAD) != 0)
     return -2;
   *n_bytes = entry->n_bytes & CYMEM_TABLE_SIZE_MASK;
-  *slot_out = slot;
   return e;
 }
 
@@ -493,27 +515,13 @@ cymem_table_has_room (const CymemTable *table)
                                 : table->n_entries < CYMEM_TABLE_SMALL;
 }
 
-/* Room for one more entry in a narrow table: what the pool's quickest
- * path needs to use cymem_table_append_carved_quick(). */
+/* Room for one more entry in a narrow table: the pool's quickest path
+ * takes only those, so that its cymem_table_append_carved() needs no
+ * second test of the width. */
 G_ALWAYS_INLINE static inline gboolean
 cymem_table_has_quick_room (const CymemTable *table)
 {
   return !table->wide && cymem_table_has_room (table);
-}
-
-/* cymem_table_append_carved() where cymem_table_has_quick_room() said yes. */
-G_ALWAYS_INLINE static inline void
-cymem_table_append_carved_quick (CymemTable *table,
-                                 gpointer    mem,
-                                 gsize       n_bytes,
-                                 CymemChunk *chunk,
-                                 guint       slot)
-{
-  guint entry = table->n_entries++;
-
-  cymem_table_words (table)[entry] = (guint64) (guintptr) mem | CYMEM_TABLE_WORD_CARVED |
-                                     ((guint64) n_bytes << CYMEM_TABLE_WORD_SIZE_SHIFT);
-  chunk->entry_of[slot] = entry;
 }
 
 /* cymem_table_insert_carved() into a table with room. */
@@ -526,13 +534,9 @@ cymem_table_append_carved (CymemTable *table,
 {
   guint entry = table->n_entries++;
 
-  /* A carved block always fits a narrow entry (its address is below 2^47,
-   * its size at most CYMEM_HEAP_MAX). */
-  if (G_LIKELY (!table->wide))
-    cymem_table_words (table)[entry] = (guint64) (guintptr) mem | CYMEM_TABLE_WORD_CARVED |
-                                       ((guint64) n_bytes << CYMEM_TABLE_WORD_SIZE_SHIFT);
-  else
-    cymem_table_entry_set (table, entry, mem, n_bytes | CYMEM_TABLE_CARVED);
+  /* A carved block fits a narrow entry (its address is below 2^47, its
+   * size at most CYMEM_HEAP_MAX), unless leak checkers made it wide. */
+  cymem_table_entry_set (table, entry, mem, n_bytes | CYMEM_TABLE_CARVED);
   chunk->entry_of[slot] = entry;
 }
 

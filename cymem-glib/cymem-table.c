@@ -994,8 +994,7 @@ cymem_table_drain (CymemTable     *table,
       if (--to_see == 0)
         break;
     }
-  if (table->entries != NULL)
-    entries_free (table->entries, table->entries_capacity, entry_size (table));
+  entries_free (table->entries, table->entries_capacity, entry_size (table));
   array_free (table->slots, slots_bytes (table));
   *table = empty;
 }
@@ -1010,8 +1009,7 @@ cymem_table_kill (CymemTable *table,
 
   if (!(slot & CYMEM_TABLE_CARVED_HANDLE) && table->slots != NULL)
     cymem_table_unindex (table, slot);
-  cymem_table_entry_set (table, entry, cymem_table_entry_mem (table, entry),
-                         cymem_table_entry_bits (table, entry) | CYMEM_TABLE_DEAD);
+  cymem_table_entry_kill (table, entry);
   table->n_holes++;
   table->n_dead++;
 }
@@ -1023,8 +1021,7 @@ cymem_table_kill_all (CymemTable *table)
   for (guint e = 0; e < table->n_entries; e++)
     if (cymem_table_entry_is_live (table, e))
       {
-        cymem_table_entry_set (table, e, cymem_table_entry_mem (table, e),
-                               cymem_table_entry_bits (table, e) | CYMEM_TABLE_DEAD);
+        cymem_table_entry_kill (table, e);
         table->n_dead++;
       }
   table->n_holes = table->n_entries;
