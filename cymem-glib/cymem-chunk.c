@@ -33,8 +33,10 @@ static CymemLock lent_lock = CYMEM_LOCK_INIT;
 /* Released chunks kept for reuse, since a fresh page costs a page fault:
  * at most 4 MiB of them, and cymem_trim() returns them all. */
 #define CACHE_MAX ((4u << 20) / CYMEM_CHUNK_SIZE)
-/* Chunks mapped at once: one mmap() and two munmap() calls per 1 MiB. */
-#define MAP_BATCH 16
+/* Chunks mapped at once, one huge page's worth: one mmap() and two
+ * munmap() calls per 2 MiB. */
+#define MAP_ALIGN (((gsize) 2) << 20)
+#define MAP_BATCH (MAP_ALIGN / CYMEM_CHUNK_SIZE)
 static CymemChunk *cache;
 static guint n_cached;
 
@@ -280,30 +282,54 @@ chunks_release (CymemChunk *list)
     chunks_unmap (unmap);
 }
 
+#ifdef G_OS_UNIX
+/* Faults a fresh batch in before any of it is used. A fault per 4 KiB page
+ * costs about a microsecond on a virtual machine, most of it not the
+ * zeroing: backed by a transparent huge page, the batch costs a third of
+ * that a page (measured 418 against 1,067 ns a 4 KiB page with
+ * MAP_POPULATE, 1,471 touching each page). The kernel decides whether a
+ * huge page is given; with THP off, or before Linux 5.14 (no
+ * MADV_POPULATE_WRITE), the pages are faulted one by one. */
+static void
+chunks_populate (guint8 *start,
+                 gsize   len)
+{
+#ifdef MADV_HUGEPAGE
+  madvise (start, len, MADV_HUGEPAGE);
+#endif
+#ifndef MADV_POPULATE_WRITE
+# define MADV_POPULATE_WRITE 23
+#endif
+  if (madvise (start, len, MADV_POPULATE_WRITE) != 0)
+    for (gsize i = 0; i < len; i += 4096)
+      __atomic_store_n (start + i, 0, __ATOMIC_RELAXED);
+}
+#endif
+
 /* Maps MAP_BATCH chunks, registers them, keeps one for the caller and
  * caches the rest. NULL if mapping fails: the pool then uses malloc(). */
 static CymemChunk *
 chunk_map (void)
 {
 #ifdef G_OS_UNIX
-  gsize len = (MAP_BATCH + 1) * CYMEM_CHUNK_SIZE, head, tail;
+  gsize batch = MAP_BATCH * CYMEM_CHUNK_SIZE, len = batch + MAP_ALIGN, head, tail;
   guint8 *map, *start;
   CymemChunk *mine = NULL, *spill = NULL;
 
-  /* Populated by the kernel in one go: a page fault per fresh page costs
-   * far more (about a microsecond each on a virtual machine). */
-  map = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  map = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (map == MAP_FAILED)
     return NULL;
-  /* Aligned to the chunk size, so that a block's chunk is found by
-   * masking its address. */
-  start = (guint8 *) (((guintptr) map + CYMEM_CHUNK_SIZE - 1) & ~(guintptr) (CYMEM_CHUNK_SIZE - 1));
+  /* Aligned to a huge page, so that the kernel can back the batch with
+   * one (a chunk's block is found by masking its address, so it must be
+   * aligned to the chunk size at least). */
+  start = (guint8 *) (((guintptr) map + MAP_ALIGN - 1) & ~(guintptr) (MAP_ALIGN - 1));
   head = start - map;
-  tail = len - head - MAP_BATCH * CYMEM_CHUNK_SIZE;
+  tail = len - head - batch;
   if (head > 0)
     munmap (map, head);
   if (tail > 0)
-    munmap (start + MAP_BATCH * CYMEM_CHUNK_SIZE, tail);
+    munmap (start + batch, tail);
+  chunks_populate (start, batch);
 
   cymem_lock_acquire (&chunk_lock);
   for (guint i = 0; i < MAP_BATCH; i++)

@@ -405,6 +405,11 @@ long_new (gsize n_bytes)
         return NULL;
       header->mapped = mapped;
       header->populated = 0;
+#ifdef MADV_HUGEPAGE
+      /* Huge pages where the kernel can: a third of the cost a page of
+       * populating it in 4 KiB pages (see cymem-chunk.c). */
+      (void) madvise (header, mapped, MADV_HUGEPAGE);
+#endif
     }
   grown = long_grow (header, n_bytes);
   if (grown == NULL)
