@@ -283,26 +283,44 @@ chunks_release (CymemChunk *list)
 }
 
 #ifdef G_OS_UNIX
-/* Faults a fresh batch in before any of it is used. A fault per 4 KiB page
- * costs about a microsecond on a virtual machine, most of it not the
- * zeroing: backed by a transparent huge page, the batch costs a third of
- * that a page (measured 418 against 1,067 ns a 4 KiB page with
- * MAP_POPULATE, 1,471 touching each page). The kernel decides whether a
- * huge page is given; with THP off, or before Linux 5.14 (no
- * MADV_POPULATE_WRITE), the pages are faulted one by one. */
-static void
-chunks_populate (guint8 *start,
-                 gsize   len)
+/* Maps @n_chunks chunks at an address aligned to @align, populated: their
+ * first, or NULL.
+ *
+ * A fault per 4 KiB page costs about a microsecond on a virtual machine,
+ * most of it not the zeroing: populated in one call and backed by
+ * transparent huge pages, a batch costs a third of that a page (measured
+ * 418 against 1,067 ns a 4 KiB page with MAP_POPULATE, 1,471 touching
+ * each page). The kernel decides whether huge pages are given; a kernel
+ * without MADV_POPULATE_WRITE (before 5.14) refuses it, and the pages then
+ * fault as they are first used. */
+static guint8 *
+chunks_map_aligned (gsize n_chunks,
+                    gsize align)
 {
+  gsize batch = n_chunks * CYMEM_CHUNK_SIZE, len = batch + align, head, tail;
+  guint8 *map, *start;
+
+  map = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (map == MAP_FAILED)
+    return NULL;
+  start = (guint8 *) (((guintptr) map + align - 1) & ~(guintptr) (align - 1));
+  head = start - map;
+  tail = len - head - batch;
+  if (head > 0)
+    munmap (map, head);
+  if (tail > 0)
+    munmap (start + batch, tail);
 #ifdef MADV_HUGEPAGE
-  madvise (start, len, MADV_HUGEPAGE);
+  if (align >= MAP_ALIGN)
+    (void) madvise (start, batch, MADV_HUGEPAGE);
 #endif
-#ifndef MADV_POPULATE_WRITE
-# define MADV_POPULATE_WRITE 23
+#ifdef __linux__
+# ifndef MADV_POPULATE_WRITE
+#  define MADV_POPULATE_WRITE 23
+# endif
+  (void) madvise (start, batch, MADV_POPULATE_WRITE);
 #endif
-  if (madvise (start, len, MADV_POPULATE_WRITE) != 0)
-    for (gsize i = 0; i < len; i += 4096)
-      __atomic_store_n (start + i, 0, __ATOMIC_RELAXED);
+  return start;
 }
 #endif
 
@@ -312,27 +330,24 @@ static CymemChunk *
 chunk_map (void)
 {
 #ifdef G_OS_UNIX
-  gsize batch = MAP_BATCH * CYMEM_CHUNK_SIZE, len = batch + MAP_ALIGN, head, tail;
-  guint8 *map, *start;
+  guint n_chunks = MAP_BATCH;
   CymemChunk *mine = NULL, *spill = NULL;
-
-  map = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (map == MAP_FAILED)
-    return NULL;
   /* Aligned to a huge page, so that the kernel can back the batch with
-   * one (a chunk's block is found by masking its address, so it must be
-   * aligned to the chunk size at least). */
-  start = (guint8 *) (((guintptr) map + MAP_ALIGN - 1) & ~(guintptr) (MAP_ALIGN - 1));
-  head = start - map;
-  tail = len - head - batch;
-  if (head > 0)
-    munmap (map, head);
-  if (tail > 0)
-    munmap (start + batch, tail);
-  chunks_populate (start, batch);
+   * one; a chunk's blocks are found by masking their address, so it must
+   * be aligned to its size at least. Under a tight address-space limit,
+   * where the 4 MiB this asks for are refused, one chunk is still tried. */
+  guint8 *start = chunks_map_aligned (MAP_BATCH, MAP_ALIGN);
+
+  if (start == NULL)
+    {
+      n_chunks = 1;
+      start = chunks_map_aligned (1, CYMEM_CHUNK_SIZE);
+      if (start == NULL)
+        return NULL;
+    }
 
   cymem_lock_acquire (&chunk_lock);
-  for (guint i = 0; i < MAP_BATCH; i++)
+  for (guint i = 0; i < n_chunks; i++)
     {
       CymemChunk *chunk = (CymemChunk *) (gpointer) (start + i * CYMEM_CHUNK_SIZE);
 

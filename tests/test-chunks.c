@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cymem-pool-private.h"
 
@@ -794,6 +795,67 @@ test_chunks_wide_steal_failure (void)
   g_object_unref (to);
 }
 
+/* Chunks are mapped 2 MiB at a time, aligned to 2 MiB, which asks for
+ * 4 MiB of address space; where that is refused, one chunk is mapped
+ * instead and blocks are still carved (not malloc()ed). */
+static void
+test_chunks_map_fallback (void)
+{
+  g_test_summary ("Under an address-space limit that refuses a 2 MiB batch "
+                  "of chunks, a pool still carves its blocks from chunks "
+                  "mapped one at a time");
+#ifdef HAVE_VALGRIND
+  if (RUNNING_ON_VALGRIND)
+    {
+      g_test_skip ("valgrind manages the address space itself");
+      return;
+    }
+#endif
+  if (g_test_subprocess ())
+    {
+      CymemPool *pool = cymem_pool_new ();
+      struct rlimit limit, old_limit;
+      gchar *status = NULL;
+      guint64 vm_kb;
+      GPtrArray *blocks = g_ptr_array_new ();
+
+      prime (pool);
+      cymem_trim ();   /* nothing cached: the next chunk is mapped */
+      g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+      g_assert_nonnull (strstr (status, "VmSize:"));
+      vm_kb = g_ascii_strtoull (strstr (status, "VmSize:") + 7, NULL, 10);
+      g_free (status);
+      /* Room for a chunk, the registry's leaf and the table, not for the
+       * 4 MiB a batch asks for (the soft limit only, lifted again for
+       * LeakSanitizer's exit). */
+      g_assert_no_errno (getrlimit (RLIMIT_AS, &old_limit));
+      limit = old_limit;
+      limit.rlim_cur = vm_kb * 1024 + (3 << 20);
+      g_assert_no_errno (setrlimit (RLIMIT_AS, &limit));
+      /* Two chunks' worth of 64-byte blocks. */
+      for (guint i = 0; i < 1500; i++)
+        {
+          guint8 *mem = cymem_pool_alloc (pool, 1, 64);
+
+          g_assert_true (cymem_chunk_contains (mem));
+          g_assert_true (all_zero (mem, 64));
+          memset (mem, 0xa5, 64);
+          g_ptr_array_add (blocks, mem);
+        }
+      g_assert_cmpuint (count_chunks (pool), ==, 2);
+      for (guint i = 0; i < blocks->len; i += 2)
+        cymem_pool_free (pool, blocks->pdata[i]);
+      g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, 750);
+      g_assert_no_errno (setrlimit (RLIMIT_AS, &old_limit));
+      g_ptr_array_unref (blocks);
+      g_object_unref (pool);
+      cymem_trim ();
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -828,6 +890,7 @@ main (int   argc,
   g_test_add_func ("/Cymem/Chunks/threads-borrow", test_chunks_threads_borrow);
   g_test_add_func ("/Cymem/Chunks/wide-entries", test_chunks_wide_entries);
   g_test_add_func ("/Cymem/Chunks/wide-steal-failure", test_chunks_wide_steal_failure);
+  g_test_add_func ("/Cymem/Chunks/map-fallback", test_chunks_map_fallback);
 
   return g_test_run ();
 }
