@@ -34,6 +34,32 @@
 #define MIN_ENTRIES 32
 #define MIN_SLOTS   64
 
+#if defined(__GNUC__) && defined(__ELF__)
+/* Defined by the sanitizer runtimes that check for leaks (AddressSanitizer,
+ * LeakSanitizer), whether or not this library was built with one. */
+extern void __lsan_do_leak_check (void) __attribute__ ((weak));
+#define LSAN_PRESENT() (__lsan_do_leak_check != NULL)
+#else
+#define LSAN_PRESENT() FALSE
+#endif
+
+/* Whether a leak checker watches the process: memcheck, or a LeakSanitizer
+ * runtime. Decided once, before the first array, and never changed, since
+ * it says how every array was allocated. */
+static gboolean
+leak_checked (void)
+{
+  static gint checked = -1;
+  gint known = __atomic_load_n (&checked, __ATOMIC_RELAXED);
+
+  if (G_UNLIKELY (known < 0))
+    {
+      known = cymem_chunk_tool_active () || LSAN_PRESENT ();
+      __atomic_store_n (&checked, known, __ATOMIC_RELAXED);
+    }
+  return known;
+}
+
 /* --- storage for the two arrays ---
  *
  * Arrays under 1 KiB come from malloc; larger ones are mapped directly, off
@@ -172,7 +198,12 @@ cymem_table_cached_bytes (void)
   return bytes;
 }
 
-#define IS_MAPPED(n_bytes) ((n_bytes) >= ((gsize) 1 << MAP_MIN_SHIFT))
+/* Under a leak checker every array comes from malloc, as any block would:
+ * LeakSanitizer does not scan a mapping the library made, so the blocks of
+ * a live pool that only its arrays point to were reported leaked, and
+ * memcheck scans one as a root, so the blocks of a leaked pool were
+ * "still reachable" (both found by adversarial review, from 33 blocks on). */
+#define IS_MAPPED(n_bytes) ((n_bytes) >= ((gsize) 1 << MAP_MIN_SHIFT) && !leak_checked ())
 #else
 #define IS_MAPPED(n_bytes) FALSE
 #define map_new(n, zero) g_try_malloc0 (n)
@@ -245,7 +276,7 @@ array_resize (gpointer mem,
   if (!alloc_allowed ())
     return NULL;
 #ifdef __linux__
-  if (old_bytes > ((gsize) 1 << CACHE_MAX_SHIFT))
+  if (old_bytes > ((gsize) 1 << CACHE_MAX_SHIFT) && IS_MAPPED (old_bytes))
     {
       /* The kernel moves the pages; nothing is copied. */
       resized = mremap (mem, old_bytes, new_bytes, MREMAP_MAYMOVE);
@@ -405,11 +436,6 @@ long_new (gsize n_bytes)
         return NULL;
       header->mapped = mapped;
       header->populated = 0;
-#ifdef MADV_HUGEPAGE
-      /* Huge pages where the kernel can: a third of the cost a page of
-       * populating it in 4 KiB pages (see cymem-chunk.c). */
-      (void) madvise (header, mapped, MADV_HUGEPAGE);
-#endif
     }
   grown = long_grow (header, n_bytes);
   if (grown == NULL)
@@ -478,7 +504,7 @@ cymem_table_set_long_layout (guint min_entries)
 gboolean
 cymem_table_has_long_entries (void)
 {
-  return TRUE;
+  return !leak_checked ();
 }
 
 /* Whether an array of @n_bytes of entries is a long one. The bound is in
@@ -486,7 +512,7 @@ cymem_table_has_long_entries (void)
 static gboolean
 is_long (gsize n_bytes)
 {
-  return n_bytes >= (gsize) long_min_entries * sizeof (CymemTableEntry);
+  return n_bytes >= (gsize) long_min_entries * sizeof (CymemTableEntry) && !leak_checked ();
 }
 
 /* Entries arrays are of @capacity entries of @size bytes. */
@@ -1081,18 +1107,9 @@ cymem_table_reap (CymemTable *table,
 
 guint64 cymem_table_word_reject = ~CYMEM_TABLE_WORD_ADDR;
 
-#if defined(__GNUC__) && defined(__ELF__)
-/* Defined by the sanitizer runtimes that check for leaks (AddressSanitizer,
- * LeakSanitizer), whether or not this library was built with one. */
-extern void __lsan_do_leak_check (void) __attribute__ ((weak));
-#define LSAN_PRESENT() (__lsan_do_leak_check != NULL)
-#else
-#define LSAN_PRESENT() FALSE
-#endif
-
 void
 cymem_table_init_tools (void)
 {
-  if (cymem_chunk_tool_active () || LSAN_PRESENT ())
+  if (leak_checked ())
     cymem_table_word_reject = G_MAXUINT64;
 }

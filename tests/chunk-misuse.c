@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: MIT
  *
  *   chunk-misuse ok|overflow|underflow|use-after-free|use-after-reuse|leak|
- *                zero|zero-small
+ *                zero|zero-small|live-many|leak-many
  *
  * Built with the library's sources compiled in, so that it can check the
  * block really came from a chunk.
@@ -17,6 +17,35 @@
 
 #include "cymem-pool-private.h"
 
+/* A pool alive at exit, reachable from here (volatile: the store must not
+ * be dropped as never read). */
+static CymemPool *volatile kept;
+
+/* A pool of 300 malloc()ed blocks (too big to carve) and 300 carved ones:
+ * its table's arrays are then past the size the library would map rather
+ * than malloc(). */
+static CymemPool *
+pool_of_many (void)
+{
+  CymemPool *pool = cymem_pool_new ();
+
+  for (guint i = 0; i < 300; i++)
+    {
+      memset (cymem_pool_alloc (pool, 1, 1000), 1, 1000);
+      memset (cymem_pool_alloc (pool, 1, 64), 1, 64);
+    }
+  return pool;
+}
+
+/* Makes a pool of many and drops it, on a thread of its own: no stale copy
+ * of the pointer then stays on a stack a leak checker scans. */
+static gpointer
+leak_many (gpointer data)
+{
+  (void) pool_of_many ();
+  return NULL;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -24,6 +53,19 @@ main (int   argc,
   CymemPool *pool;
   volatile guint8 *mem;
   const char *mode = argc > 1 ? argv[1] : "ok";
+
+  /* Every block of a live pool is reachable through its table; every block
+   * of a leaked pool is lost with it. */
+  if (strcmp (mode, "live-many") == 0)
+    {
+      kept = pool_of_many ();
+      return 0;
+    }
+  if (strcmp (mode, "leak-many") == 0)
+    {
+      g_thread_join (g_thread_new ("leak-many", leak_many, NULL));
+      return 0;
+    }
 
   if (strcmp (mode, "zero-small") == 0)
     {

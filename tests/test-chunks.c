@@ -10,7 +10,9 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "cymem-pool-private.h"
 
@@ -856,6 +858,94 @@ test_chunks_map_fallback (void)
   g_test_trap_assert_passed ();
 }
 
+/* Anonymous resident kilobytes of this process, from /proc/self/status. */
+static guint64
+rss_anon_kb (void)
+{
+  g_autofree gchar *status = NULL;
+  const gchar *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, "RssAnon:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen ("RssAnon:"), NULL, 10);
+}
+
+/* At the map count limit, munmap() of part of a mapping fails (it would
+ * split it): the chunks a dying pool releases must not be lost then. Their
+ * pages are given back at once, and they are unmapped later. */
+static void
+test_chunks_unmap_refused (void)
+{
+  g_test_summary ("When munmap() is refused at the map count limit, a dead "
+                  "pool's chunks still give their memory back, and are "
+                  "unmapped once the limit is gone");
+#if defined(HAVE_VALGRIND) || defined(CYMEM_ASAN)
+# ifdef HAVE_VALGRIND
+  if (RUNNING_ON_VALGRIND)
+    {
+      g_test_skip ("valgrind manages the address space itself");
+      return;
+    }
+# endif
+# ifdef CYMEM_ASAN
+  g_test_skip ("AddressSanitizer needs mappings of its own");
+  return;
+# endif
+#endif
+  if (g_test_subprocess ())
+    {
+      CymemPool *pool = cymem_pool_new ();
+      GPtrArray *filler = g_ptr_array_new (), *blocks = g_ptr_array_new ();
+      guint64 start_kb;
+      gsize page = (gsize) sysconf (_SC_PAGESIZE);
+
+      prime (pool);
+      cymem_trim ();
+      start_kb = rss_anon_kb ();
+      /* Chunks of two classes in turn, so that emptying those of one class
+       * leaves holes in the middle of mappings. */
+      for (guint i = 0; i < 100000; i++)
+        {
+          memset (cymem_pool_alloc (pool, 1, 64), 1, 64);
+          g_ptr_array_add (blocks, memset (cymem_pool_alloc (pool, 1, 128), 1, 128));
+        }
+      g_assert_cmpuint (rss_anon_kb (), >, start_kb + (15 << 10));
+
+      /* Single pages, alternately readable and not so that neighbours do
+       * not merge, until the kernel refuses another mapping. */
+      for (guint i = 0;; i++)
+        {
+          gpointer map = mmap (NULL, page, i % 2 ? PROT_READ : PROT_NONE,
+                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+          if (map == MAP_FAILED)
+            break;
+          g_ptr_array_add (filler, map);
+        }
+      g_assert_cmpuint (filler->len, >, 0);
+
+      /* The emptied chunks past the cache's 4 MiB cannot be unmapped
+       * without a split; nor can the rest once the pool dies. */
+      for (guint i = 0; i < blocks->len; i++)
+        cymem_pool_free (pool, blocks->pdata[i]);
+      g_ptr_array_unref (blocks);
+      g_object_unref (pool);
+      cymem_trim ();
+      g_assert_cmpuint (rss_anon_kb (), <, start_kb + (6 << 10));
+
+      for (guint i = 0; i < filler->len; i++)
+        munmap (filler->pdata[i], page);
+      g_ptr_array_unref (filler);
+      cymem_trim ();
+      g_assert_cmpuint (cymem_chunk_cached_bytes (), ==, 0);
+      g_assert_cmpuint (rss_anon_kb (), <, start_kb + (2 << 10));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -891,6 +981,7 @@ main (int   argc,
   g_test_add_func ("/Cymem/Chunks/wide-entries", test_chunks_wide_entries);
   g_test_add_func ("/Cymem/Chunks/wide-steal-failure", test_chunks_wide_steal_failure);
   g_test_add_func ("/Cymem/Chunks/map-fallback", test_chunks_map_fallback);
+  g_test_add_func ("/Cymem/Chunks/unmap-refused", test_chunks_unmap_refused);
 
   return g_test_run ();
 }
