@@ -242,6 +242,58 @@ test_table_take (void)
   g_assert_cmpuint (cymem_table_count (&taken), ==, 0);
 }
 
+/* A table with no index is searched entry by entry: only a live entry's
+ * exact address is found, never a hole, a dead entry, or an address that
+ * differs in the bits a narrow entry keeps its size and flags in. */
+static void
+test_table_linear_search (void)
+{
+  CymemTable table = CYMEM_TABLE_INIT;
+  gsize n_bytes = 0;
+  gssize slot;
+
+  g_test_summary ("Lookups in a table with no index find live entries only, "
+                  "by their exact address, narrow and wide");
+  g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (0x1000), 7));
+  g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (0x2000), 9));
+  g_assert_null (table.slots);
+  for (guint wide = 0; wide < 2; wide++)
+    {
+      g_assert_cmpint (table.wide, ==, wide || cymem_table_word_reject == G_MAXUINT64);
+      g_assert_true (cymem_table_lookup (&table, GSIZE_TO_POINTER (0x2000), &n_bytes));
+      g_assert_cmpuint (n_bytes, ==, 9);
+      g_assert_false (cymem_table_lookup (&table, GSIZE_TO_POINTER (0x2001), NULL));
+#if GLIB_SIZEOF_VOID_P == 8
+      /* The address with a size or flag bit set above it. */
+      g_assert_false (cymem_table_lookup (&table, GSIZE_TO_POINTER (0x2000 | (G_GUINT64_CONSTANT (1) << 48)), NULL));
+      g_assert_false (cymem_table_lookup (&table, GSIZE_TO_POINTER (0x2000 | (G_GUINT64_CONSTANT (1) << 63)), NULL));
+#endif
+      /* Dead: not found, not even with the dead flag's bit set. */
+      slot = cymem_table_find (&table, GSIZE_TO_POINTER (0x1000), NULL);
+      g_assert_cmpint (slot, >=, 0);
+      cymem_table_kill (&table, slot);
+      g_assert_false (cymem_table_lookup (&table, GSIZE_TO_POINTER (0x1000), NULL));
+#if GLIB_SIZEOF_VOID_P == 8
+      g_assert_false (cymem_table_lookup (&table, GSIZE_TO_POINTER (0x1000 | (G_GUINT64_CONSTANT (1) << 63)), NULL));
+#endif
+      {
+        gpointer out[4];
+        guint cursor = 0;
+
+        g_assert_cmpuint (cymem_table_reap (&table, out, G_N_ELEMENTS (out), &cursor), ==, 1);
+        g_assert_true (out[0] == GSIZE_TO_POINTER (0x1000));
+      }
+      g_assert_cmpuint (cymem_table_count (&table), ==, 1);
+      g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (0x1000), 7));
+      /* The second time round, wide: a block too big for a narrow entry. */
+      g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (0x3000), 1 << 20));
+      g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (0x3000), NULL, NULL));
+    }
+  g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (0x1000), NULL, NULL));
+  g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (0x2000), NULL, NULL));
+  cymem_table_drain (&table, NULL, NULL, NULL);   /* empty: func is not called */
+}
+
 static void
 test_table_small_and_shrink (void)
 {
@@ -642,6 +694,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/Cymem/Table/update-keeps-order", test_table_update_keeps_order);
   g_test_add_func ("/Cymem/Table/take", test_table_take);
   g_test_add_func ("/Cymem/Table/small-and-shrink", test_table_small_and_shrink);
+  g_test_add_func ("/Cymem/Table/linear-search", test_table_linear_search);
   g_test_add_func ("/Cymem/Table/long-entries", test_table_long_entries);
   g_test_add_func ("/Cymem/Table/reap-cursor", test_table_reap_cursor);
   g_test_add_func ("/Cymem/Table/long-entries-address-space", test_table_long_entries_address_space);
