@@ -209,6 +209,9 @@ void        cymem_chunk_note_steal  (gpointer    mem,
 /* The cache of released chunks: empty it, and its size. */
 void        cymem_chunk_trim        (void);
 gsize       cymem_chunk_cached_bytes (void);
+/* For tests: every munmap() of chunks is taken as refused while @refuse,
+ * as it is for a process at its map count limit. */
+void        cymem_chunk_refuse_unmaps (gboolean refuse);
 
 /* Memory-tool annotations: a few instructions natively (valgrind's client
  * requests do nothing outside it), calls in AddressSanitizer builds. */

@@ -16,6 +16,7 @@
 
 #ifdef G_OS_UNIX
 #include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 #ifdef CYMEM_ASAN
@@ -216,18 +217,31 @@ chunks_sort (CymemChunk *list)
   return merged;
 }
 
+static gboolean refuse_unmaps;
+
+void
+cymem_chunk_refuse_unmaps (gboolean refuse)
+{
+  __atomic_store_n (&refuse_unmaps, refuse, __ATOMIC_RELAXED);
+}
+
 /* For a run of chunks munmap() refused: unmapping part of a mapping splits
  * it, which a process at its map count limit (vm.max_map_count) cannot do.
- * Their pages are given back all the same, and the chunks go back into the
- * cache, over its bound, for a later release or cymem_trim() to unmap
- * (they were lost for good: found by adversarial review, 17 MiB of a
- * 200,000-block pool). With no lock held. */
+ * Their pages are given back all the same, but for each chunk's first page,
+ * which holds the link that keeps it in the cache (over the cache's bound)
+ * for a later release or cymem_trim() to unmap. (They were lost for good:
+ * found by adversarial review, 17 MiB of a 200,000-block pool. Giving back
+ * the first page too and then writing the link faulted a whole huge page
+ * back in: found by the next review.) With no lock held. */
 static void
 chunks_keep (guint8 *first,
              gsize   run)
 {
 #ifdef G_OS_UNIX
-  (void) madvise (first, run * CYMEM_CHUNK_SIZE, MADV_DONTNEED);
+  gsize page = (gsize) sysconf (_SC_PAGESIZE);
+
+  for (gsize i = 0; i < run; i++)
+    (void) madvise (first + i * CYMEM_CHUNK_SIZE + page, CYMEM_CHUNK_SIZE - page, MADV_DONTNEED);
 #endif
   cymem_lock_acquire (&chunk_lock);
   for (gsize i = 0; i < run; i++)
@@ -276,7 +290,8 @@ chunks_unmap (CymemChunk *list)
         }
 #endif
 #ifdef G_OS_UNIX
-      if (munmap (first, run * CYMEM_CHUNK_SIZE) != 0)
+      if (__atomic_load_n (&refuse_unmaps, __ATOMIC_RELAXED) ||
+          munmap (first, run * CYMEM_CHUNK_SIZE) != 0)
         chunks_keep ((guint8 *) first, run);
 #endif
     }

@@ -34,6 +34,50 @@
 #define MIN_ENTRIES 32
 #define MIN_SLOTS   64
 
+#if defined(__SANITIZE_THREAD__)
+# define CYMEM_TSAN 1
+#elif defined(__has_feature)
+# if __has_feature(thread_sanitizer)
+#  define CYMEM_TSAN 1
+# endif
+#endif
+
+#ifdef __linux__
+/* Unmaps an array. The kernel refuses only what it would have to split a
+ * mapping for, which an array never is; should it refuse all the same,
+ * the pages are given back and only the address space is lost (found by
+ * adversarial review with a munmap() that always fails). */
+static void
+array_unmap (gpointer mem,
+             gsize    n_bytes)
+{
+  if (munmap (mem, n_bytes) != 0)
+    (void) madvise (mem, n_bytes, MADV_DONTNEED);
+}
+
+/* mremap (MREMAP_MAYMOVE), but for ThreadSanitizer, which does not see
+ * it: the pages it moves look like another thread's once the old address
+ * is mapped again, by any pool (a false data race, found by adversarial
+ * review). There a new mapping and a copy. */
+static gpointer
+array_remap (gpointer mem,
+             gsize    old_bytes,
+             gsize    new_bytes)
+{
+#ifdef CYMEM_TSAN
+  gpointer moved = mmap (NULL, new_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+  if (moved == MAP_FAILED)
+    return MAP_FAILED;
+  memcpy (moved, mem, MIN (old_bytes, new_bytes));
+  array_unmap (mem, old_bytes);
+  return moved;
+#else
+  return mremap (mem, old_bytes, new_bytes, MREMAP_MAYMOVE);
+#endif
+}
+#endif
+
 #if defined(__GNUC__) && defined(__ELF__)
 /* Defined by the sanitizer runtimes that check for leaks (AddressSanitizer,
  * LeakSanitizer), whether or not this library was built with one. */
@@ -160,7 +204,7 @@ map_free (gpointer mem,
         return;
     }
 
-  munmap (mem, n_bytes);
+  array_unmap (mem, n_bytes);
 }
 
 static void long_trim (void);
@@ -183,7 +227,7 @@ cymem_table_trim (void)
         cymem_lock_release (&cache_lock);
         if (mem == NULL)
           break;
-        munmap (mem, (gsize) 1 << (class + MAP_MIN_SHIFT));
+        array_unmap (mem, (gsize) 1 << (class + MAP_MIN_SHIFT));
       }
 }
 
@@ -279,7 +323,7 @@ array_resize (gpointer mem,
   if (old_bytes > ((gsize) 1 << CACHE_MAX_SHIFT) && IS_MAPPED (old_bytes))
     {
       /* The kernel moves the pages; nothing is copied. */
-      resized = mremap (mem, old_bytes, new_bytes, MREMAP_MAYMOVE);
+      resized = array_remap (mem, old_bytes, new_bytes);
       return resized == MAP_FAILED ? NULL : resized;
     }
 #endif
@@ -384,7 +428,7 @@ long_grow (LongHeader *header,
   if (n_bytes + long_page () > header->mapped)
     {
       gsize mapped = long_mapping_for (n_bytes);
-      LongHeader *moved = mremap (header, header->mapped, mapped, MREMAP_MAYMOVE);
+      LongHeader *moved = array_remap (header, header->mapped, mapped);
 
       if (moved == MAP_FAILED)
         return NULL;
@@ -440,7 +484,7 @@ long_new (gsize n_bytes)
   grown = long_grow (header, n_bytes);
   if (grown == NULL)
     {
-      munmap (header, header->mapped);
+      array_unmap (header, header->mapped);
       return NULL;
     }
   return long_entries_of (grown);
@@ -458,7 +502,7 @@ long_free (gpointer entries)
    * the kept pages goes, and the pages past them within it. */
   if (header->mapped > mapped)
     {
-      munmap ((guint8 *) header + mapped, header->mapped - mapped);
+      array_unmap ((guint8 *) header + mapped, header->mapped - mapped);
       header->mapped = mapped;
     }
   if (header->populated > keep)
@@ -477,7 +521,7 @@ long_free (gpointer entries)
     }
   cymem_lock_release (&cache_lock);
   if (!cached)
-    munmap (header, header->mapped);
+    array_unmap (header, header->mapped);
 }
 
 static void
@@ -486,7 +530,7 @@ long_trim (void)
   LongHeader *header;
 
   while ((header = long_cache_pop ()) != NULL)
-    munmap (header, header->mapped);
+    array_unmap (header, header->mapped);
 }
 
 void
