@@ -675,17 +675,26 @@ slots_bytes (const CymemTable *table)
 
 /* --- the index --- */
 
-static void
-index_entry (CymemTable *table,
-             guint       entry)
+/* Indexes @entry, which holds @mem. */
+static inline void
+index_entry_at (CymemTable    *table,
+                guint          entry,
+                gconstpointer  mem)
 {
   gsize mask = cymem_table_slots_mask (table);
-  gsize i = cymem_table_home (table, cymem_table_entry_mem (table, entry));
+  gsize i = cymem_table_home (table, mem);
 
   while (table->slots[i] != 0)
     i = (i + 1) & mask;
   table->slots[i] = entry + 1;
   table->n_indexed++;
+}
+
+static void
+index_entry (CymemTable *table,
+             guint       entry)
+{
+  index_entry_at (table, entry, cymem_table_entry_mem (table, entry));
 }
 
 /* Tells a carved entry's chunk where the entry now is. */
@@ -795,6 +804,21 @@ rebuild_index (CymemTable *table,
   table->slots_shift = shift;
   table->n_indexed = 0;
 
+  /* The width read once, not at every entry (the compiler reads the
+   * table's fields again after each store into the index): 4096-byte W2
+   * alloc 4,761 -> 4,720 instructions a block, custom-allocator 64-byte
+   * W2 alloc 342 -> 302). */
+  if (G_LIKELY (!table->wide))
+    {
+      const CymemTableWord *words = cymem_table_words (table);
+
+      for (guint e = 0; e < table->n_entries; e++)
+        /* Live (not a hole, not dead) and not carved. */
+        if ((words[e] & CYMEM_TABLE_WORD_ADDR) != 0 &&
+            (words[e] & (CYMEM_TABLE_WORD_DEAD | CYMEM_TABLE_WORD_CARVED)) == 0)
+          index_entry_at (table, e, (gpointer) (guintptr) (words[e] & CYMEM_TABLE_WORD_ADDR));
+      return TRUE;
+    }
   for (guint e = 0; e < table->n_entries; e++)
     if (entry_is_indexed (table, e))
       index_entry (table, e);
