@@ -317,7 +317,11 @@ test_no_deadlock (void)
       deadlock_subprocess ();
       return;
     }
-  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  /* A deadlock hangs for good; the bound only has to be far above a slow
+   * run. Under valgrind (threads serialized) the subprocess takes about
+   * 18 s; on a loaded machine (load average 8 on 2 cores) it took over 60,
+   * the bound this had. */
+  g_test_trap_subprocess (NULL, 240 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_test_trap_assert_passed ();
 }
 
