@@ -277,7 +277,22 @@ pool_chunk_free (CymemPool *self,
     cymem_chunk_release (empty);
 }
 
-static void
+/* pool_block_free() for a pool with the default allocator. */
+G_ALWAYS_INLINE static inline void
+pool_block_free_default (gpointer mem,
+                         gsize    n_bytes,
+                         gpointer user_data)
+{
+  /* A block past the largest class was never carved (some callers pass 0:
+   * those ask the registry). */
+  if (n_bytes <= CYMEM_HEAP_MAX && cymem_chunk_contains (mem))
+    pool_chunk_free (user_data, mem);
+  else
+    free (mem);
+}
+
+/* Inlined where it is called (its address is a drain's function too). */
+G_ALWAYS_INLINE static inline void
 pool_block_free (gpointer mem,
                  gsize    n_bytes,
                  gpointer user_data)
@@ -287,12 +302,8 @@ pool_block_free (gpointer mem,
 
   if (free_func != NULL)
     free_func (mem);
-  /* A block past the largest class was never carved (some callers pass 0:
-   * those ask the registry). */
-  else if (n_bytes <= CYMEM_HEAP_MAX && cymem_chunk_contains (mem))
-    pool_chunk_free (self, mem);
   else
-    free (mem);
+    pool_block_free_default (mem, n_bytes, self);
 }
 
 /* Finalize's release of a block of the pool's own chunks, under a memory
@@ -520,6 +531,7 @@ pool_release_all (CymemPool *self,
   ReleaseFrame frame = { self, releasing, 0 };
   CymemTable blocks = CYMEM_TABLE_INIT;
   CymemDebtors readers_paid, passed_paid;
+  CymemTableFunc free_block;
   GArray *cleanups;
 
   releasing = &frame;
@@ -560,11 +572,12 @@ pool_release_all (CymemPool *self,
   CYMEM_PERTURB ();
   /* A finalize releases the pool's chunks whole: their blocks need no
    * call, but to tell a memory tool they are gone. A clear puts each back. */
+  free_block = cymem_pool_extra (self)->free_func == NULL ? pool_block_free_default : pool_block_free;
   if (finalizing)
-    cymem_table_drain (&blocks, pool_block_free,
+    cymem_table_drain (&blocks, free_block,
                        cymem_chunk_tool_active () ? pool_block_forget : NULL, self);
   else
-    cymem_table_drain (&blocks, pool_block_free, pool_block_free, self);
+    cymem_table_drain (&blocks, free_block, free_block, self);
   if (readers_paid.len > 0)
     pool_release_debtors (&readers_paid);
   if (passed_paid.len > 0)
@@ -624,7 +637,7 @@ cymem_pool_finalize (GObject *object)
       /* The common small pool: no cleanup, debt, custom allocator or chunk
        * (whose borrowers would take the lock), so no code but free() can
        * run meanwhile, on this thread or another. */
-      cymem_table_drain (&self->table, pool_block_free, NULL, self);
+      cymem_table_drain (&self->table, pool_block_free_default, NULL, self);
       self->size = 0;
     }
   else
@@ -991,10 +1004,11 @@ pool_record_limited (CymemPool *self,
 }
 
 G_ALWAYS_INLINE static inline CymemPoolStatus
-pool_record (CymemPool *self,
-             gpointer   mem,
-             gsize      n_bytes,
-             gsize      reserved)
+pool_record_new (CymemPool *self,
+                 gpointer   mem,
+                 gsize      n_bytes,
+                 gsize      reserved,
+                 gboolean   uncarved)
 {
   CYMEM_PERTURB ();
   cymem_lock_acquire (&self->lock);
@@ -1006,13 +1020,25 @@ pool_record (CymemPool *self,
     }
   if (reserved > 0)
     cymem_pool_extra (self)->reserved -= reserved;
-  if (G_UNLIKELY (!cymem_table_insert (&self->table, mem, n_bytes)))
+  if (G_UNLIKELY (!(uncarved ? cymem_table_insert_uncarved (&self->table, mem, n_bytes)
+                             : cymem_table_insert (&self->table, mem, n_bytes))))
     return pool_record_failed (self, mem, CYMEM_POOL_STATUS_NO_MEMORY);
   self->size += n_bytes;
   cymem_pool_note_growth_locked (self);
   cymem_lock_release (&self->lock);
 
   return CYMEM_POOL_STATUS_OK;
+}
+
+/* Records a block just allocated (which may be carved, if the fast path
+ * could not take it). */
+G_ALWAYS_INLINE static inline CymemPoolStatus
+pool_record (CymemPool *self,
+             gpointer   mem,
+             gsize      n_bytes,
+             gsize      reserved)
+{
+  return pool_record_new (self, mem, n_bytes, reserved, FALSE);
 }
 
 CymemPoolStatus
@@ -1165,6 +1191,31 @@ pool_alloc_other (CymemPool    *self,
   return mem;
 }
 
+/* cymem_pool_alloc() of a block past the largest class, which is never
+ * carved: one allocator call and one entry, without the small blocks'
+ * tests or the registry lookup a block that might be carved needs. */
+static G_GNUC_NO_INLINE gpointer
+pool_alloc_big (CymemPool *self,
+                gsize      n_bytes)
+{
+  gpointer mem;
+  CymemPoolStatus status;
+
+  /* Limits reserve before the allocator call: the full path's business. */
+  if (G_UNLIKELY (n_bytes > CYMEM_TABLE_MAX_SIZE) ||
+      G_UNLIKELY (__atomic_load_n (&self->tree_limited, __ATOMIC_RELAXED)))
+    return pool_alloc_other (self, 1, n_bytes, POOL_CHECKED);
+
+  mem = pool_block_new (self, n_bytes);
+  if (G_UNLIKELY (mem == NULL))
+    status = CYMEM_POOL_STATUS_NO_MEMORY;
+  else
+    status = pool_record_new (self, mem, n_bytes, 0, TRUE);
+  if (G_UNLIKELY (status != CYMEM_POOL_STATUS_OK))
+    pool_alloc_failed (self, status, 1, n_bytes, TRUE, "cymem_pool_alloc");
+  return mem;
+}
+
 static G_GNUC_NO_INLINE gpointer
 pool_wake_and_return (CymemPool *self,
                       gpointer   mem)
@@ -1214,9 +1265,16 @@ cymem_pool_alloc (CymemPool *pool,
     goto other;
   exit = POOL_CHECKED;
   table = &pool->table;
+  if (G_UNLIKELY (!g_size_checked_mul (&n_bytes, n_elements, element_size)))
+    goto other;
+  if (n_bytes > CYMEM_HEAP_MAX)
+    {
+      mem = pool_alloc_big (pool, n_bytes);
+      CYMEM_NO_TAIL_CALL (mem);  /* as below */
+      return mem;
+    }
   if (__atomic_load_n (&table->heap, __ATOMIC_RELAXED) == NULL ||
-      G_UNLIKELY (!g_size_checked_mul (&n_bytes, n_elements, element_size)) ||
-      n_bytes > CYMEM_HEAP_MAX || !cymem_lock_try_acquire (&pool->lock))
+      !cymem_lock_try_acquire (&pool->lock))
     goto other;
   if (G_UNLIKELY (__atomic_load_n (&pool->tree_limited, __ATOMIC_RELAXED)) ||
       G_UNLIKELY (!cymem_table_has_quick_room (table)) ||
@@ -1581,6 +1639,45 @@ pool_free_other (CymemPool    *self,
     cymem_pool_warn_status (self, status, "cymem_pool_free", mem);
 }
 
+/* cymem_pool_free() of a block outside the pool's chunks (a big one,
+ * stolen, or one a custom allocator made), once the registry says so, with
+ * the lock held when @locked (pins and the table's width then tested);
+ * with no heap when not. Anything else goes the whole way. */
+static G_GNUC_NO_INLINE void
+pool_free_uncarved (CymemPool *self,
+                    gpointer   mem,
+                    gboolean   locked)
+{
+  gsize n_bytes;
+
+  if (G_UNLIKELY (mem == NULL))
+    {
+      if (locked)
+        cymem_lock_release (&self->lock);
+      return;
+    }
+  if (!locked)
+    {
+      cymem_lock_acquire (&self->lock);
+      /* Re-read under the lock: a heap made meanwhile may hold @mem. */
+      if (G_UNLIKELY (self->table.heap != NULL) || G_UNLIKELY (self->table.pins != 0))
+        {
+          pool_free_other (self, mem, POOL_LOCKED);
+          return;
+        }
+    }
+  if (G_UNLIKELY (!cymem_table_remove_uncarved (&self->table, mem, &n_bytes)))
+    {
+      cymem_lock_release (&self->lock);
+      cymem_pool_warn_status (self, CYMEM_POOL_STATUS_NOT_OWNED, "cymem_pool_free", mem);
+      return;
+    }
+  self->size -= n_bytes;
+  cymem_table_maybe_shrink (&self->table);
+  cymem_lock_release (&self->lock);
+  pool_block_free (mem, n_bytes, self);
+}
+
 /**
  * cymem_pool_free: (skip)
  * @pool: a pool
@@ -1615,15 +1712,33 @@ cymem_pool_free (CymemPool *pool,
     }
   table = &pool->table;
   /* A pool with no chunk has no carved block: no need for the lock here. */
-  if (__atomic_load_n (&table->heap, __ATOMIC_RELAXED) == NULL ||
-      !cymem_lock_try_acquire (&pool->lock))
+  if (__atomic_load_n (&table->heap, __ATOMIC_RELAXED) == NULL)
+    {
+      pool_free_uncarved (pool, mem, FALSE);
+      CYMEM_NO_TAIL_CALL (pool);
+      return;
+    }
+  if (!cymem_lock_try_acquire (&pool->lock))
     {
       pool_free_other (pool, mem, POOL_CHECKED);
       CYMEM_NO_TAIL_CALL (pool);
       return;
     }
-  if (G_UNLIKELY (table->pins != 0) || G_UNLIKELY (table->wide) ||
-      (e = cymem_table_carved_entry_quick (table, mem, &n_bytes, &chunk, &slot)) < 0 ||
+  if (G_UNLIKELY (table->pins != 0) || G_UNLIKELY (table->wide))
+    {
+      pool_free_other (pool, mem, POOL_LOCKED);
+      CYMEM_NO_TAIL_CALL (pool);
+      return;
+    }
+  e = cymem_table_carved_entry_quick (table, mem, &n_bytes, &chunk, &slot);
+  if (e == -1)
+    {
+      /* Not in the pool's chunks, by the registry: a big block, or none. */
+      pool_free_uncarved (pool, mem, TRUE);
+      CYMEM_NO_TAIL_CALL (pool);
+      return;
+    }
+  if (e < 0 ||
       G_UNLIKELY (chunk->tool) ||
       !cymem_heap_put_is_quick (table->heap, chunk) ||
       cymem_table_too_big (table, 1))

@@ -464,6 +464,32 @@ cymem_table_find_linear (const CymemTable *table,
   return -1;
 }
 
+/* The slot of @mem among the entries not carved from the table's heap
+ * (the index, or a small table's entries), with its size in *@n_bytes;
+ * -1 if it is not one. */
+G_ALWAYS_INLINE static inline gssize
+cymem_table_find_uncarved (const CymemTable *table,
+                           gconstpointer     mem,
+                           gsize            *n_bytes)
+{
+  gsize mask, i;
+
+  if (G_UNLIKELY (table->slots == NULL))
+    return cymem_table_find_linear (table, mem, n_bytes);
+
+  mask = cymem_table_slots_mask (table);
+  /* Indexed entries are live and not carved: their bits are the size. */
+  for (i = cymem_table_home (table, mem); table->slots[i] != 0; i = (i + 1) & mask)
+    if (cymem_table_entry_mem (table, table->slots[i] - 1) == mem)
+      {
+        if (n_bytes != NULL)
+          *n_bytes = cymem_table_entry_bits (table, table->slots[i] - 1);
+        return (gssize) i;
+      }
+
+  return -1;
+}
+
 /* cymem_table_find(), also giving the chunk slot of a carved block in
  * *@carved_slot (-1 for the others). */
 G_ALWAYS_INLINE static inline gssize
@@ -472,8 +498,6 @@ cymem_table_find_slot (const CymemTable *table,
                        gsize            *n_bytes,
                        gint             *carved_slot)
 {
-  gsize mask, i;
-
   *carved_slot = -1;
   if (table->heap != NULL)
     {
@@ -492,21 +516,7 @@ cymem_table_find_slot (const CymemTable *table,
       if (e == -2)
         return -1;
     }
-
-  if (G_UNLIKELY (table->slots == NULL))
-    return cymem_table_find_linear (table, mem, n_bytes);
-
-  mask = cymem_table_slots_mask (table);
-  /* Indexed entries are live and not carved: their bits are the size. */
-  for (i = cymem_table_home (table, mem); table->slots[i] != 0; i = (i + 1) & mask)
-    if (cymem_table_entry_mem (table, table->slots[i] - 1) == mem)
-      {
-        if (n_bytes != NULL)
-          *n_bytes = cymem_table_entry_bits (table, table->slots[i] - 1);
-        return (gssize) i;
-      }
-
-  return -1;
+  return cymem_table_find_uncarved (table, mem, n_bytes);
 }
 
 /* Finds @mem's slot, a handle for cymem_table_update(), valid until the
@@ -580,24 +590,16 @@ cymem_table_insert_carved (CymemTable *table,
   return TRUE;
 }
 
-/* Records @mem, which must not be in the table yet. Returns FALSE, and
- * changes nothing, if the table could not grow. */
+/* cymem_table_insert() for a block known not to be carved from the
+ * table's heap (one fresh from malloc, or past the largest class): no
+ * registry lookup. */
 G_ALWAYS_INLINE static inline gboolean
-cymem_table_insert (CymemTable *table,
-                    gpointer    mem,
-                    gsize       n_bytes)
+cymem_table_insert_uncarved (CymemTable *table,
+                             gpointer    mem,
+                             gsize       n_bytes)
 {
   guint entry;
   gsize mask, i;
-
-  if (table->heap != NULL)
-    {
-      CymemChunk *chunk;
-      gssize slot = cymem_table_carved_slot (table, mem, &chunk);
-
-      if (slot >= 0)
-        return cymem_table_insert_carved (table, mem, n_bytes, chunk, (guint) slot);
-    }
 
   /* The fast path needs room for the entry and an index under half full,
    * or a free entry in the table itself; and an entry that fits. */
@@ -624,6 +626,24 @@ cymem_table_insert (CymemTable *table,
   table->slots[i] = entry + 1;
   table->n_indexed++;
   return TRUE;
+}
+
+/* Records @mem, which must not be in the table yet. Returns FALSE, and
+ * changes nothing, if the table could not grow. */
+G_ALWAYS_INLINE static inline gboolean
+cymem_table_insert (CymemTable *table,
+                    gpointer    mem,
+                    gsize       n_bytes)
+{
+  if (table->heap != NULL)
+    {
+      CymemChunk *chunk;
+      gssize slot = cymem_table_carved_slot (table, mem, &chunk);
+
+      if (slot >= 0)
+        return cymem_table_insert_carved (table, mem, n_bytes, chunk, (guint) slot);
+    }
+  return cymem_table_insert_uncarved (table, mem, n_bytes);
 }
 
 /* The entry at @index in allocation order, for a walk that drops the lock
@@ -705,23 +725,12 @@ cymem_table_too_big (const CymemTable *table,
          cymem_table_count (table) - n_removed < table->entries_capacity / 8;
 }
 
-/* Forgets @mem; returns FALSE, changing nothing, if it is not in the table.
- * *@carved_slot (if not NULL) is its slot in its chunk if it was carved
- * from the table's heap, -1 otherwise. */
-G_ALWAYS_INLINE static inline gboolean
-cymem_table_remove (CymemTable    *table,
-                    gconstpointer  mem,
-                    gsize         *n_bytes,
-                    gint          *carved_slot)
+/* Takes out the entry at a handle cymem_table_find_slot() gave. */
+G_ALWAYS_INLINE static inline void
+cymem_table_forget_slot (CymemTable *table,
+                         gssize      slot)
 {
-  gint slot_in_chunk;
-  gssize slot = cymem_table_find_slot (table, mem, n_bytes, &slot_in_chunk);
   guint entry;
-
-  if (carved_slot != NULL)
-    *carved_slot = slot < 0 ? -1 : slot_in_chunk;
-  if (slot < 0)
-    return FALSE;
 
   if (slot & CYMEM_TABLE_CARVED_HANDLE)
     entry = (guint) (slot & ~CYMEM_TABLE_CARVED_HANDLE);
@@ -734,6 +743,41 @@ cymem_table_remove (CymemTable    *table,
     entry = (guint) slot;
 
   cymem_table_remove_entry (table, entry);
+}
+
+/* Forgets @mem; returns FALSE, changing nothing, if it is not in the table.
+ * *@carved_slot (if not NULL) is its slot in its chunk if it was carved
+ * from the table's heap, -1 otherwise. */
+G_ALWAYS_INLINE static inline gboolean
+cymem_table_remove (CymemTable    *table,
+                    gconstpointer  mem,
+                    gsize         *n_bytes,
+                    gint          *carved_slot)
+{
+  gint slot_in_chunk;
+  gssize slot = cymem_table_find_slot (table, mem, n_bytes, &slot_in_chunk);
+
+  if (carved_slot != NULL)
+    *carved_slot = slot < 0 ? -1 : slot_in_chunk;
+  if (slot < 0)
+    return FALSE;
+  cymem_table_forget_slot (table, slot);
+  return TRUE;
+}
+
+/* cymem_table_remove() for a pointer the registry has already placed
+ * outside the table's heap (or a table with none): only the index, or a
+ * small table's entries, can hold it. */
+G_ALWAYS_INLINE static inline gboolean
+cymem_table_remove_uncarved (CymemTable    *table,
+                             gconstpointer  mem,
+                             gsize         *n_bytes)
+{
+  gssize slot = cymem_table_find_uncarved (table, mem, n_bytes);
+
+  if (slot < 0)
+    return FALSE;
+  cymem_table_forget_slot (table, slot);
   return TRUE;
 }
 

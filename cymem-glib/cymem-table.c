@@ -1058,6 +1058,29 @@ cymem_table_foreach (CymemTable     *table,
             cymem_table_entry_bits (table, e) & CYMEM_TABLE_SIZE_MASK, user_data);
 }
 
+/* Hands one entry of a drained table to its function; TRUE if it was one
+ * of the entries cymem_table_drain() counts down (not a hole, and not a
+ * live carved block left to its chunk). */
+G_ALWAYS_INLINE static inline gboolean
+drain_entry (gpointer        mem,
+             gsize           n_bytes,
+             gboolean        carved,
+             gboolean        dead,
+             CymemTableFunc  func,
+             CymemTableFunc  carved_func,
+             gpointer        user_data)
+{
+  if (mem == NULL)
+    return FALSE;
+  if (!carved)
+    func (mem, n_bytes, user_data);
+  else if (carved_func != NULL)
+    carved_func (mem, n_bytes, user_data);
+  else if (!dead)
+    return FALSE;
+  return TRUE;
+}
+
 /* Calls @func on every entry, dead ones included, oldest first, then
  * frees the table's own storage, leaving it empty. */
 void
@@ -1073,25 +1096,39 @@ cymem_table_drain (CymemTable     *table,
   guint to_see = carved_func == NULL && table->slots != NULL
                  ? table->n_indexed + table->n_dead : G_MAXUINT;
   /* Read once: the calls cannot change the table (teardown's own walk). */
-  const CymemTableWord *words = table->wide ? NULL : cymem_table_words (table);
-  const CymemTableEntry *wide = table->wide ? cymem_table_wide (table) : NULL;
   const guint n_entries = table->n_entries;
 
-  for (guint e = 0; e < n_entries && to_see > 0; e++)
+  /* One loop per width, so that the width is not tested at every entry. */
+  if (to_see == 0)
+    ;
+  else if (!table->wide)
     {
-      gpointer mem = words != NULL ? (gpointer) (guintptr) (words[e] & CYMEM_TABLE_WORD_ADDR) : wide[e].mem;
-      gsize n_bytes = words != NULL ? cymem_table_word_bits (words[e]) : wide[e].n_bytes;
+      const CymemTableWord *words = cymem_table_words (table);
 
-      if (mem == NULL)
-        continue;
-      if ((n_bytes & CYMEM_TABLE_CARVED) == 0)
-        func (mem, n_bytes & CYMEM_TABLE_SIZE_MASK, user_data);
-      else if (carved_func != NULL)
-        carved_func (mem, n_bytes & CYMEM_TABLE_SIZE_MASK, user_data);
-      else if ((n_bytes & CYMEM_TABLE_DEAD) == 0)
-        continue;
-      if (--to_see == 0)
-        break;
+      /* The flags tested on the word itself: no decoding but the size. */
+      for (guint e = 0; e < n_entries; e++)
+        {
+          CymemTableWord word = words[e];
+
+          if (drain_entry ((gpointer) (guintptr) (word & CYMEM_TABLE_WORD_ADDR),
+                           (word >> CYMEM_TABLE_WORD_SIZE_SHIFT) & CYMEM_TABLE_WORD_MAX_SIZE,
+                           (word & CYMEM_TABLE_WORD_CARVED) != 0, (word & CYMEM_TABLE_WORD_DEAD) != 0,
+                           func, carved_func, user_data) &&
+              --to_see == 0)
+            break;
+        }
+    }
+  else
+    {
+      const CymemTableEntry *wide = cymem_table_wide (table);
+
+      for (guint e = 0; e < n_entries; e++)
+        if (drain_entry (wide[e].mem, wide[e].n_bytes & CYMEM_TABLE_SIZE_MASK,
+                         (wide[e].n_bytes & CYMEM_TABLE_CARVED) != 0,
+                         (wide[e].n_bytes & CYMEM_TABLE_DEAD) != 0,
+                         func, carved_func, user_data) &&
+            --to_see == 0)
+          break;
     }
   entries_free (table->entries, table->entries_capacity, entry_size (table));
   array_free (table->slots, slots_bytes (table));

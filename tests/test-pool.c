@@ -364,6 +364,99 @@ test_free_not_owned (void)
   g_assert_cmpuint (counting_n_frees (), ==, counting_n_mallocs ());
 }
 
+typedef struct
+{
+  CymemPool *pool;
+  gpointer   victim;   /* freed from inside the walk, while it pins the table */
+  guint      n_seen;
+} BigWalk;
+
+static void
+big_walk_free (gpointer mem,
+               gsize    n_bytes,
+               gpointer user_data)
+{
+  BigWalk *walk = user_data;
+
+  walk->n_seen++;
+  if (mem == walk->victim)
+    {
+      /* The block being visited stays readable until this returns. */
+      cymem_pool_free (walk->pool, mem);
+      walk->victim = NULL;
+      for (gsize i = 0; i < n_bytes; i++)
+        g_assert_cmpuint (((const guint8 *) mem)[i], ==, 0xa5);
+    }
+}
+
+/* Blocks past the largest class, in a pool that never carved (no heap) and
+ * in one that has: each takes its own free path, which must keep the size,
+ * refuse what the pool does not own, and free each block once. */
+static void
+test_free_big (gconstpointer data)
+{
+  gboolean with_heap = GPOINTER_TO_INT (data);
+  CymemPool *pool = cymem_pool_new ();
+  CymemPool *other = cymem_pool_new ();
+  gpointer small = with_heap ? cymem_pool_alloc (pool, 1, 64) : NULL;
+  gsize base = with_heap ? 64 : 0;
+  guint8 *big[5];
+  gpointer foreign_big = cymem_pool_alloc (other, 1, 4096);
+  gpointer foreign_small = cymem_pool_alloc (other, 1, 64);
+  gpointer bad[4];
+  BigWalk walk = { pool, NULL, 0 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (big); i++)
+    {
+      big[i] = cymem_pool_alloc (pool, 1, 4096 + i);
+      g_assert_true (is_zeroed (big[i], 4096 + i));
+      memset (big[i], 0xa5, 4096 + i);
+    }
+  g_assert_cmpuint (cymem_pool_get_size (pool), ==, base + 5 * 4096 + 10);
+
+  /* NULL is ignored, with no message. */
+  cymem_pool_free (pool, NULL);
+
+  cymem_pool_free (pool, big[1]);
+  g_assert_false (cymem_pool_owns (pool, big[1]));
+  g_assert_cmpuint (cymem_pool_get_size (pool), ==, base + 4 * 4096 + 9);
+
+  bad[0] = big[1];            /* freed already */
+  bad[1] = big[2] + 8;        /* interior */
+  bad[2] = foreign_big;       /* another pool's, not carved */
+  bad[3] = foreign_small;     /* another pool's, carved */
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, NOT_OWNED_MSG);
+      cymem_pool_free (pool, bad[i]);
+      g_test_assert_expected_messages ();
+    }
+  g_assert_cmpuint (cymem_pool_get_size (pool), ==, base + 4 * 4096 + 9);
+  g_assert_true (cymem_pool_owns (other, foreign_big));
+  g_assert_true (cymem_pool_owns (other, foreign_small));
+
+  /* Freed by the walk that is visiting it, which pins the table: gone
+   * from the pool at once, its memory released after the walk. */
+  walk.victim = big[4];
+  cymem_pool_foreach (pool, big_walk_free, &walk);
+  g_assert_null (walk.victim);
+  g_assert_cmpuint (walk.n_seen, ==, with_heap ? 5 : 4);
+  g_assert_false (cymem_pool_owns (pool, big[4]));
+  g_assert_cmpuint (cymem_pool_get_size (pool), ==, base + 3 * 4096 + 5);
+
+  /* The last big ones, newest first and oldest first. */
+  cymem_pool_free (pool, big[3]);
+  cymem_pool_free (pool, big[0]);
+  g_assert_cmpuint (cymem_pool_get_size (pool), ==, base + 4096 + 2);
+  g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, with_heap ? 2 : 1);
+  g_assert_true (cymem_pool_owns (pool, big[2]));
+  if (small != NULL)
+    g_assert_true (cymem_pool_owns (pool, small));
+
+  g_object_unref (other);
+  g_object_unref (pool);
+}
+
 static void
 test_owns_and_block_size (void)
 {
@@ -821,6 +914,8 @@ main (int   argc,
   g_test_add_data_func ("/Cymem/Pool/free/default", &default_factory, test_free);
   g_test_add_data_func ("/Cymem/Pool/free/custom", &custom_factory, test_free);
   g_test_add_func ("/Cymem/Pool/free/not-owned", test_free_not_owned);
+  g_test_add_data_func ("/Cymem/Pool/free/big/no-heap", GINT_TO_POINTER (FALSE), test_free_big);
+  g_test_add_data_func ("/Cymem/Pool/free/big/heap", GINT_TO_POINTER (TRUE), test_free_big);
   g_test_add_func ("/Cymem/Pool/owns", test_owns_and_block_size);
   g_test_add_func ("/Cymem/Pool/properties", test_properties);
   g_test_add_func ("/Cymem/Pool/allocator/exactly-once", test_custom_allocator_exactly_once);
