@@ -1098,10 +1098,9 @@ cymem_table_drain (CymemTable     *table,
   /* Read once: the calls cannot change the table (teardown's own walk). */
   const guint n_entries = table->n_entries;
 
-  /* One loop per width, so that the width is not tested at every entry. */
-  if (to_see == 0)
-    ;
-  else if (!table->wide)
+  /* One loop per width, so that the width is not tested at every entry
+   * (none at all when nothing is left to see). */
+  if (to_see > 0 && !table->wide)
     {
       const CymemTableWord *words = cymem_table_words (table);
 
@@ -1118,7 +1117,7 @@ cymem_table_drain (CymemTable     *table,
             break;
         }
     }
-  else
+  else if (to_see > 0)
     {
       const CymemTableEntry *wide = cymem_table_wide (table);
 
