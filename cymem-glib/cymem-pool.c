@@ -1730,7 +1730,9 @@ cymem_pool_free (CymemPool *pool,
       CYMEM_NO_TAIL_CALL (pool);
       return;
     }
-  e = cymem_table_carved_entry_quick (table, mem, &n_bytes, &chunk, &slot);
+  e = cymem_table_newest_carved (table, mem, &n_bytes, &chunk, &slot);
+  if (e < 0)
+    e = cymem_table_carved_entry_quick (table, mem, &n_bytes, &chunk, &slot);
   if (e == -1)
     {
       /* Not in the pool's chunks, by the registry: a big block, or none. */

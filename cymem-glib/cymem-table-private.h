@@ -374,6 +374,38 @@ cymem_table_carved_note (const CymemTable  *table,
   return e;
 }
 
+/* In a narrow table, the newest entry if it holds @mem, alive and carved
+ * from the table's heap (its index, and its size in *@n_bytes), with its
+ * chunk and slot; -1 otherwise. The block freed most often is the newest
+ * (a pair, a stack of temporaries), and for it this skips the registry: an
+ * entry flagged carved is the pool's own record that the block is in one
+ * of its heap's chunks, so the chunk's header may be read. */
+G_ALWAYS_INLINE static inline gssize
+cymem_table_newest_carved (const CymemTable  *table,
+                           gconstpointer      mem,
+                           gsize             *n_bytes,
+                           CymemChunk       **chunk_out,
+                           gssize            *slot_out)
+{
+  guint e = table->n_entries - 1;
+  CymemTableWord word;
+
+  /* With no entry, e wraps. */
+  if (G_UNLIKELY (e >= table->n_entries))
+    return -1;
+  word = cymem_table_words (table)[e];
+  /* The address, alive and carved, in one comparison; an address past
+   * 48 bits would match on its low bits only, so it is refused first. */
+  if (((guint64) (guintptr) mem >> CYMEM_TABLE_WORD_SIZE_SHIFT) != 0 ||
+      (word & (CYMEM_TABLE_WORD_ADDR | CYMEM_TABLE_WORD_DEAD | CYMEM_TABLE_WORD_CARVED)) !=
+      ((guint64) (guintptr) mem | CYMEM_TABLE_WORD_CARVED))
+    return -1;
+  *n_bytes = cymem_table_word_bits (word) & CYMEM_TABLE_SIZE_MASK;
+  *chunk_out = cymem_chunk_of (mem);
+  *slot_out = cymem_chunk_slot_of (*chunk_out, mem);
+  return e;
+}
+
 /* cymem_table_carved_entry() for a narrow table. */
 G_ALWAYS_INLINE static inline gssize
 cymem_table_carved_entry_quick (const CymemTable  *table,

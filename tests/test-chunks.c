@@ -204,6 +204,74 @@ test_chunks_free_refusals (void)
   g_object_unref (pool);
 }
 
+/* The quick free of the newest block, which finds it from the table's last
+ * entry rather than the registry: a stack of frees, newest first, each
+ * taking its own size; then what must not pass for the newest. */
+static void
+test_chunks_free_newest (void)
+{
+  CymemPool *pool = cymem_pool_new (), *other = cymem_pool_new ();
+  guint8 *blocks[8], *theirs;
+  gsize size = 0;
+
+  prime (pool);
+  prime (other);
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    {
+      blocks[i] = cymem_pool_alloc (pool, 1, 16 + 16 * i);
+      g_assert_true (cymem_chunk_contains (blocks[i]));
+      size += 16 + 16 * i;
+    }
+  theirs = cymem_pool_alloc (other, 1, 64);
+
+  /* Not the newest: an interior pointer of it, the same address with bits
+   * past 48 set (which a comparison on the low bits would take), and the
+   * newest of another pool. */
+  g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, "*not a block owned by*");
+  cymem_pool_free (pool, blocks[7] + 16);
+  g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, "*not a block owned by*");
+  cymem_pool_free (pool, (gpointer) ((guintptr) blocks[7] | (G_GUINT64_CONSTANT (1) << 62)));
+  g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, "*not a block owned by*");
+  cymem_pool_free (pool, theirs);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (cymem_pool_get_size (pool), ==, size);
+
+  /* A block under the newest, freed first, leaves a hole that the newest's
+   * free pops with it. */
+  cymem_pool_free (pool, blocks[6]);
+  size -= 16 + 16 * 6;
+  g_assert_cmpuint (cymem_pool_get_size (pool), ==, size);
+  for (gint i = 7; i >= 0; i--)
+    {
+      if (i == 6)
+        continue;
+      cymem_pool_free (pool, blocks[i]);
+      size -= 16 + 16 * i;
+      g_assert_cmpuint (cymem_pool_get_size (pool), ==, size);
+      g_assert_false (cymem_pool_owns (pool, blocks[i]));
+      if (i > 0)
+        g_assert_true (cymem_pool_owns (pool, blocks[i - 1]) == (i - 1 != 6));
+
+      /* Freed already: no longer the newest entry. */
+      g_test_expect_message ("Cymem", G_LOG_LEVEL_CRITICAL, "*not a block owned by*");
+      cymem_pool_free (pool, blocks[i]);
+      g_test_assert_expected_messages ();
+      g_assert_cmpuint (cymem_pool_get_size (pool), ==, size);
+    }
+  g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, 0);
+  g_assert_true (cymem_pool_owns (other, theirs));
+
+  /* The slot comes back, zeroed, and is the newest again. */
+  blocks[0] = cymem_pool_alloc (pool, 1, 64);
+  g_assert_true (all_zero (blocks[0], 64));
+  memset (blocks[0], 0xa5, 64);
+  cymem_pool_free (pool, blocks[0]);
+  g_assert_cmpuint (cymem_pool_get_size (pool), ==, 0);
+
+  g_object_unref (other);
+  g_object_unref (pool);
+}
+
 /* A pool's rarely used fields are allocated only by the features that use
  * them: plain use, attaching and walking leave a pool without them; each
  * feature then works on its own pool. */
@@ -1013,6 +1081,7 @@ main (int   argc,
   g_test_add_func ("/Cymem/Chunks/sizes", test_chunks_sizes);
   g_test_add_func ("/Cymem/Chunks/zero-reuse", test_chunks_zero_reuse);
   g_test_add_func ("/Cymem/Chunks/free-refusals", test_chunks_free_refusals);
+  g_test_add_func ("/Cymem/Chunks/free-newest", test_chunks_free_newest);
   g_test_add_func ("/Cymem/Chunks/extra-lazy", test_chunks_extra_lazy);
   g_test_add_func ("/Cymem/Chunks/release-empty", test_chunks_release_empty);
   g_test_add_func ("/Cymem/Chunks/steal-outlives-owner", test_chunks_steal_outlives_owner);
