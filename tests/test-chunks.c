@@ -261,7 +261,7 @@ test_chunks_free_newest (void)
   g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, 0);
   g_assert_true (cymem_pool_owns (other, theirs));
 
-  /* The slot comes back, zeroed, and is the newest again. */
+  /* A block made again is zeroed, and freed as the newest. */
   blocks[0] = cymem_pool_alloc (pool, 1, 64);
   g_assert_true (all_zero (blocks[0], 64));
   memset (blocks[0], 0xa5, 64);
