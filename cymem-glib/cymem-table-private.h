@@ -394,9 +394,9 @@ cymem_table_newest_carved (const CymemTable  *table,
   if (G_UNLIKELY (e >= table->n_entries))
     return -1;
   word = cymem_table_words (table)[e];
-  /* The address, alive and carved, in one comparison; an address past
-   * 48 bits would match on its low bits only, so it is refused first. */
-  if (((guint64) (guintptr) mem >> CYMEM_TABLE_WORD_SIZE_SHIFT) != 0 ||
+  /* No narrow entry holds an address past 48 bits (one would match on its
+   * low bits); then the address, alive and carved, in one comparison. */
+  if (((guint64) (guintptr) mem & ~CYMEM_TABLE_WORD_ADDR) != 0 ||
       (word & (CYMEM_TABLE_WORD_ADDR | CYMEM_TABLE_WORD_DEAD | CYMEM_TABLE_WORD_CARVED)) !=
       ((guint64) (guintptr) mem | CYMEM_TABLE_WORD_CARVED))
     return -1;
