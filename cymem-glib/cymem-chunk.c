@@ -362,7 +362,7 @@ chunks_map_aligned (gsize n_chunks,
   if (align >= MAP_ALIGN)
     (void) madvise (start, batch, MADV_HUGEPAGE);
 #endif
-#ifdef __linux__
+#ifdef CYMEM_LINUX
 # ifndef MADV_POPULATE_WRITE
 #  define MADV_POPULATE_WRITE 23
 # endif

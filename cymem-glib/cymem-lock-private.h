@@ -19,14 +19,17 @@
  * under them), and thread creation orders the stores before the new
  * thread's first access.
  *
- * Elsewhere than Linux the lock is a GMutex.
+ * Elsewhere than Linux, and with -Dportable=true (which CI builds, so that
+ * this code is compiled and tested), the lock is a GMutex.
  */
 
 #pragma once
 
+#include "config.h"  /* CYMEM_LINUX: tests include this header too */
+
 #include <glib.h>
 
-#if defined(__linux__) && defined(__GLIBC__)
+#if defined(CYMEM_LINUX) && defined(__GLIBC__)
 # include <features.h>
 # if __GLIBC_PREREQ (2, 32)
 #  include <sys/single_threaded.h>
@@ -50,7 +53,7 @@ void cymem_perturb (void);
 #define CYMEM_PERTURB() G_STMT_START { } G_STMT_END
 #endif
 
-#ifdef __linux__
+#ifdef CYMEM_LINUX
 
 typedef struct
 {
@@ -77,13 +80,17 @@ cymem_lock_acquire (CymemLock *lock)
     cymem_lock_wait (lock);
 }
 
-/* Takes the lock only if it is free at once. */
+/* Takes the lock only if it is free at once; @single is
+ * CYMEM_SINGLE_THREADED(), which a fast path reads once for the acquire and
+ * its release: it cannot turn false while this thread holds the lock, and
+ * a false that has since turned true only costs the atomic instructions. */
 static inline gboolean
-cymem_lock_try_acquire (CymemLock *lock)
+cymem_lock_try_acquire_as (CymemLock *lock,
+                           gboolean   single)
 {
   gint expected = 0;
 
-  if (CYMEM_SINGLE_THREADED ())
+  if (single)
     {
       /* Held only by this very thread, if at all. */
       if (__atomic_load_n (&lock->state, __ATOMIC_RELAXED) != 0)
@@ -98,9 +105,10 @@ cymem_lock_try_acquire (CymemLock *lock)
 /* Releases the lock and returns TRUE if a sleeper must be woken, with
  * cymem_lock_wake(): so that a fast path can make that call last. */
 static inline gboolean
-cymem_lock_release_no_wake (CymemLock *lock)
+cymem_lock_release_no_wake_as (CymemLock *lock,
+                               gboolean   single)
 {
-  if (CYMEM_SINGLE_THREADED ())
+  if (single)
     {
       __atomic_store_n (&lock->state, 0, __ATOMIC_RELAXED);
       return FALSE;
@@ -111,7 +119,7 @@ cymem_lock_release_no_wake (CymemLock *lock)
 static inline void
 cymem_lock_release (CymemLock *lock)
 {
-  if (cymem_lock_release_no_wake (lock))
+  if (cymem_lock_release_no_wake_as (lock, CYMEM_SINGLE_THREADED ()))
     cymem_lock_wake (lock);
 }
 
@@ -131,9 +139,24 @@ cymem_lock_acquire (CymemLock *lock)
 }
 
 static inline gboolean
-cymem_lock_try_acquire (CymemLock *lock)
+cymem_lock_try_acquire_as (CymemLock *lock,
+                           gboolean   single)
 {
   return g_mutex_trylock (&lock->mutex);
+}
+
+/* GMutex wakes its own sleepers. */
+static inline gboolean
+cymem_lock_release_no_wake_as (CymemLock *lock,
+                               gboolean   single)
+{
+  g_mutex_unlock (&lock->mutex);
+  return FALSE;
+}
+
+static inline void
+cymem_lock_wake (CymemLock *lock)
+{
 }
 
 static inline void
@@ -143,5 +166,17 @@ cymem_lock_release (CymemLock *lock)
 }
 
 #endif
+
+static inline gboolean
+cymem_lock_try_acquire (CymemLock *lock)
+{
+  return cymem_lock_try_acquire_as (lock, CYMEM_SINGLE_THREADED ());
+}
+
+static inline gboolean
+cymem_lock_release_no_wake (CymemLock *lock)
+{
+  return cymem_lock_release_no_wake_as (lock, CYMEM_SINGLE_THREADED ());
+}
 
 G_END_DECLS

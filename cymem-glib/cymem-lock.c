@@ -7,7 +7,7 @@
 
 #include "cymem-lock-private.h"
 
-#ifdef __linux__
+#ifdef CYMEM_LINUX
 
 #include <linux/futex.h>
 #include <sys/syscall.h>

@@ -1253,6 +1253,7 @@ cymem_pool_alloc (CymemPool *pool,
   gpointer mem;
   gsize n_bytes;
   guint slot;
+  gboolean single;
   PoolFastExit exit = POOL_UNCHECKED;
 
   /* The common case, with no call but in tail position, so that it saves
@@ -1273,8 +1274,9 @@ cymem_pool_alloc (CymemPool *pool,
       CYMEM_NO_TAIL_CALL (mem);  /* as below */
       return mem;
     }
+  single = CYMEM_SINGLE_THREADED ();
   if (__atomic_load_n (&table->heap, __ATOMIC_RELAXED) == NULL ||
-      !cymem_lock_try_acquire (&pool->lock))
+      !cymem_lock_try_acquire_as (&pool->lock, single))
     goto other;
   if (G_UNLIKELY (__atomic_load_n (&pool->tree_limited, __ATOMIC_RELAXED)) ||
       G_UNLIKELY (!cymem_table_has_quick_room (table)) ||
@@ -1285,7 +1287,7 @@ cymem_pool_alloc (CymemPool *pool,
     }
 
   pool_keep_carved_locked (pool, mem, n_bytes, chunk, slot);
-  if (G_UNLIKELY (cymem_lock_release_no_wake (&pool->lock)))
+  if (G_UNLIKELY (cymem_lock_release_no_wake_as (&pool->lock, single)))
     return pool_wake_and_return (pool, mem);
   return mem;
 
@@ -1571,7 +1573,7 @@ pool_free (CymemPool *self,
            gpointer   mem,
            gboolean   locked)
 {
-  gsize n_bytes;
+  gsize n_bytes = 0;  /* set when owned; some inlinings make GCC doubt it */
   gboolean owned;
   CymemChunk *empty = NULL;
 
@@ -1698,6 +1700,7 @@ cymem_pool_free (CymemPool *pool,
   CymemChunk *chunk;
   gssize slot, e;
   gsize n_bytes;
+  gboolean single;
 
   /* The common case, with no call but in tail position (as in
    * cymem_pool_alloc()): a block carved from the pool's own chunk, nothing
@@ -1718,7 +1721,8 @@ cymem_pool_free (CymemPool *pool,
       CYMEM_NO_TAIL_CALL (pool);
       return;
     }
-  if (!cymem_lock_try_acquire (&pool->lock))
+  single = CYMEM_SINGLE_THREADED ();
+  if (!cymem_lock_try_acquire_as (&pool->lock, single))
     {
       pool_free_other (pool, mem, POOL_CHECKED);
       CYMEM_NO_TAIL_CALL (pool);
@@ -1753,7 +1757,7 @@ cymem_pool_free (CymemPool *pool,
   pool->size -= n_bytes;
   cymem_table_remove_entry_quick (table, (guint) e);
   cymem_heap_put_quick (chunk, (guint) slot);
-  if (G_UNLIKELY (cymem_lock_release_no_wake (&pool->lock)))
+  if (G_UNLIKELY (cymem_lock_release_no_wake_as (&pool->lock, single)))
     cymem_lock_wake (&pool->lock);
 }
 

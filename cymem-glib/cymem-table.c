@@ -23,7 +23,7 @@
 
 #include <string.h>
 
-#ifdef __linux__
+#ifdef CYMEM_LINUX
 #include <sys/mman.h>
 #include <unistd.h>
 #endif
@@ -42,7 +42,7 @@
 # endif
 #endif
 
-#ifdef __linux__
+#ifdef CYMEM_LINUX
 /* Unmaps an array. The kernel refuses only what it would have to split a
  * mapping for, which an array never is; should it refuse all the same,
  * the pages are given back and only the address space is lost (found by
@@ -125,7 +125,7 @@ leak_checked (void)
  * 64 MiB, which a big pool's death left resident); cymem_trim() returns it. */
 #define CACHE_MAX_BYTES  ((gsize) 4 << 20)
 
-#ifdef __linux__
+#ifdef CYMEM_LINUX
 /* The pool's own lock kind, which ThreadSanitizer understands. */
 static CymemLock cache_lock = CYMEM_LOCK_INIT;
 static gsize cache_bytes;
@@ -319,7 +319,7 @@ array_resize (gpointer mem,
 
   if (!alloc_allowed ())
     return NULL;
-#ifdef __linux__
+#ifdef CYMEM_LINUX
   if (old_bytes > ((gsize) 1 << CACHE_MAX_SHIFT) && IS_MAPPED (old_bytes))
     {
       /* The kernel moves the pages; nothing is copied. */
@@ -356,7 +356,7 @@ array_resize (gpointer mem,
  * first LONG_KEEP bytes populated, within the cache's byte budget, and the
  * next big table starts on those pages whatever its size. */
 
-#if defined(__linux__) && GLIB_SIZEOF_VOID_P == 8
+#if defined(CYMEM_LINUX) && GLIB_SIZEOF_VOID_P == 8
 #define LONG_MIN_ENTRIES  4096                   /* 64 KiB of entries */
 #define LONG_STEP         ((gsize) 1 << 20)      /* populated at a time */
 #define LONG_KEEP         ((gsize) 2 << 20)      /* populated bytes a cached one keeps */
@@ -621,11 +621,6 @@ entries_free (gpointer entries,
               gsize    size)
 {
   array_free (entries, (gsize) capacity * size);
-}
-
-static void
-long_trim (void)
-{
 }
 
 void

@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: MIT
  */
 
+#include "config.h"
+
 #include <cymem-glib/cymem-glib.h>
 
 #include "counting-allocator.h"
@@ -304,7 +306,13 @@ test_small_footprint (void)
                   "(1.2.3: 152, 1.2.2: 160, 1.2.1: 272), its rarely used fields living elsewhere until needed");
   g_type_query (CYMEM_TYPE_POOL, &query);
   g_assert_cmpuint (query.instance_size, >, 0);
+#ifdef CYMEM_LINUX
   g_assert_cmpuint (query.instance_size, <=, 136);
+#else
+  /* Elsewhere the lock is a GMutex, 8 bytes aligned to 8 instead of an
+   * int: up to one more word with padding. */
+  g_assert_cmpuint (query.instance_size, <=, 136 + sizeof (GMutex));
+#endif
 }
 
 int

@@ -2,7 +2,9 @@
 # Runs the whole test matrix, each step in its own build directory:
 #   1. the normal build: every suite (C, Python, GJS, examples, consumers)
 #   2. the C suite again with CYMEM_DEBUG=malloc (no chunks), then the C
-#      tests and examples under valgrind memcheck
+#      tests and examples under valgrind memcheck; then the C suite built
+#      with -Dportable=true (the GMutex lock and the code other systems than
+#      Linux get), with no warning at -Dwarning_level=3
 #   3. AddressSanitizer + UndefinedBehaviorSanitizer: every suite, the Python
 #      and GJS ones with libasan preloaded; the library built with schedule
 #      perturbation (-Dperturb=true, CYMEM_PERTURB=1), and the stress test
@@ -37,6 +39,11 @@ CYMEM_DEBUG=malloc meson test -C build --suite c --print-errorlogs
 
 step "valgrind memcheck"
 meson test -C build --setup valgrind --print-errorlogs
+
+step "portable build: the code for systems other than Linux, C suite"
+setup build-portable -Dportable=true -Dintrospection=disabled -Dexamples=false \
+  -Dwarning_level=3 -Dwerror=true
+meson test -C build-portable --suite c --print-errorlogs
 
 step "AddressSanitizer + UndefinedBehaviorSanitizer (perturbed schedule)"
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dperturb=true
