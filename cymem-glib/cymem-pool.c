@@ -1700,7 +1700,6 @@ cymem_pool_free (CymemPool *pool,
   CymemChunk *chunk;
   gssize slot, e;
   gsize n_bytes;
-  gboolean single;
 
   /* The common case, with no call but in tail position (as in
    * cymem_pool_alloc()): a block carved from the pool's own chunk, nothing
@@ -1721,8 +1720,7 @@ cymem_pool_free (CymemPool *pool,
       CYMEM_NO_TAIL_CALL (pool);
       return;
     }
-  single = CYMEM_SINGLE_THREADED ();
-  if (!cymem_lock_try_acquire_as (&pool->lock, single))
+  if (!cymem_lock_try_acquire (&pool->lock))
     {
       pool_free_other (pool, mem, POOL_CHECKED);
       CYMEM_NO_TAIL_CALL (pool);
@@ -1757,7 +1755,7 @@ cymem_pool_free (CymemPool *pool,
   pool->size -= n_bytes;
   cymem_table_remove_entry_quick (table, (guint) e);
   cymem_heap_put_quick (chunk, (guint) slot);
-  if (G_UNLIKELY (cymem_lock_release_no_wake_as (&pool->lock, single)))
+  if (G_UNLIKELY (cymem_lock_release_no_wake (&pool->lock)))
     cymem_lock_wake (&pool->lock);
 }
 
