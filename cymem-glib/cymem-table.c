@@ -776,6 +776,17 @@ copy_non_holes (const CymemTable *table,
   return out;
 }
 
+/* The entries an index of @table must hold: its live uncarved ones. */
+static guint
+count_indexed (const CymemTable *table)
+{
+  guint n = 0;
+
+  for (guint e = 0; e < table->n_entries; e++)
+    n += entry_is_indexed (table, e);
+  return n;
+}
+
 /* Builds a new index for @n_live entries; FALSE, leaving the old one, if
  * it cannot be allocated. */
 static gboolean
@@ -831,13 +842,15 @@ compact (CymemTable *table)
   table->n_entries = out;
   table->n_holes = table->n_dead;
   /* The live entries are as many as before: the index is reused in place,
-   * so that compaction cannot fail. */
-  memset (table->slots, 0, slots_bytes (table));
+   * so that compaction cannot fail. A table without one (widened out of
+   * its own entries, or an index that could not be had) stays searched. */
+  if (table->slots != NULL)
+    memset (table->slots, 0, slots_bytes (table));
   table->n_indexed = 0;
   for (guint e = 0; e < table->n_entries; e++)
     if (entry_is_carved (table, e))
       note_carved_entry (table, e);  /* dead ones too: they moved */
-    else if (cymem_table_entry_is_live (table, e))
+    else if (table->slots != NULL && cymem_table_entry_is_live (table, e))
       index_entry (table, e);
   return TRUE;
 }
@@ -881,6 +894,10 @@ cymem_table_reserve (CymemTable *table,
       table->entries_capacity = capacity;
     }
 
+  /* Without an index, the live uncarved entries are not counted in
+   * n_indexed: an index sized by it would fill up. */
+  if (G_UNLIKELY (table->slots == NULL))
+    return rebuild_index (table, count_indexed (table) + n_more);
   if (table->n_indexed + n_more > cymem_table_max_live (table))
     return rebuild_index (table, table->n_indexed + n_more);
   return TRUE;
@@ -946,13 +963,7 @@ cymem_table_shrink (CymemTable *table)
   array_free (table->slots, slots_bytes (table));
   table->slots = NULL;
   table->n_indexed = 0;
-  {
-    guint n_indexed = 0;
-
-    for (guint e = 0; e < table->n_entries; e++)
-      n_indexed += entry_is_indexed (table, e);
-    rebuild_index (table, n_indexed);
-  }
+  rebuild_index (table, count_indexed (table));
 }
 
 /* Points the entry in @slot at @new_mem (which may be its old address) with

@@ -827,6 +827,63 @@ test_chunks_wide_entries (void)
   g_object_unref (pool);
 }
 
+/* A table widened out of its own two entries has no index yet: the block
+ * that widened it is found by a search. Compacting that table (once its
+ * entries array is full and half holes) must keep it so, not index into
+ * an index it does not have (found by the fuzzer). */
+static void
+test_chunks_wide_compact (void)
+{
+  CymemPool *pool = cymem_pool_new ();
+  guint8 *carved[40], *big;
+  guint n = 0;
+
+  g_test_summary ("A table widened before it had an index compacts without "
+                  "losing its uncarved block or touching a missing index");
+  prime (pool);
+  /* A cleared table has neither entries array nor index (but a heap). */
+  cymem_pool_clear (pool);
+  big = cymem_pool_alloc (pool, 1, 64);
+  g_assert_true (cymem_chunk_contains (big));
+  big = cymem_pool_realloc (pool, big, WIDE_SIZE);
+  memset (big, 'w', WIDE_SIZE);
+  g_assert_true (pool->table.wide);
+  /* Fill the entries array, then free half of it: holes to squeeze. */
+  while (pool->table.entries == NULL ||
+         pool->table.n_entries < pool->table.entries_capacity)
+    {
+      g_assert_cmpuint (n, <, G_N_ELEMENTS (carved));
+      carved[n] = cymem_pool_alloc (pool, 1, 32);
+      g_assert_true (cymem_chunk_contains (carved[n]));
+      n++;
+    }
+  /* The oldest half: freeing the newest entry would shorten the array. */
+  for (guint i = 0; i <= n / 2; i++)
+    cymem_pool_free (pool, carved[i]);
+  /* What the next allocation meets: a full array, half holes, no index. */
+  g_assert_null (pool->table.slots);
+  g_assert_cmpuint (pool->table.n_entries, ==, pool->table.entries_capacity);
+  g_assert_cmpuint (pool->table.n_holes, >=, pool->table.n_entries / 2);
+  for (guint i = 0; i <= n / 2; i++)
+    {
+      carved[i] = cymem_pool_alloc (pool, 1, 32);
+      memset (carved[i], 'c', 32);
+    }
+
+  g_assert_true (cymem_pool_owns (pool, big));
+  g_assert_cmpuint (cymem_pool_get_block_size (pool, big), ==, WIDE_SIZE);
+  g_assert_cmpuint (big[WIDE_SIZE - 1], ==, 'w');
+  g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, n + 1);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpuint (cymem_pool_get_block_size (pool, carved[i]), ==, 32);
+  big = cymem_pool_realloc (pool, big, 2 * WIDE_SIZE);
+  g_assert_cmpuint (big[WIDE_SIZE - 1], ==, 'w');
+  cymem_pool_free (pool, big);
+  g_assert_false (cymem_pool_owns (pool, big));
+  g_assert_cmpuint (cymem_pool_get_n_allocations (pool), ==, n);
+  g_object_unref (pool);
+}
+
 static void
 test_chunks_wide_steal_failure (void)
 {
@@ -1094,6 +1151,7 @@ main (int   argc,
   g_test_add_func ("/Cymem/Chunks/stale-pointers", test_chunks_stale_pointers);
   g_test_add_func ("/Cymem/Chunks/threads-borrow", test_chunks_threads_borrow);
   g_test_add_func ("/Cymem/Chunks/wide-entries", test_chunks_wide_entries);
+  g_test_add_func ("/Cymem/Chunks/wide-compact", test_chunks_wide_compact);
   g_test_add_func ("/Cymem/Chunks/wide-steal-failure", test_chunks_wide_steal_failure);
   g_test_add_func ("/Cymem/Chunks/map-fallback", test_chunks_map_fallback);
   g_test_add_func ("/Cymem/Chunks/unmap-refused", test_chunks_unmap_refused);

@@ -332,6 +332,51 @@ test_table_small_and_shrink (void)
   g_assert_cmpuint (cymem_table_cached_bytes (), ==, 0);
 }
 
+/* A shrink whose new index cannot be had leaves a table searched entry by
+ * entry; its live entries are then not counted as indexed, and the next
+ * insertion must build an index for all of them (one sized by the count
+ * of indexed entries, 0, filled up and never returned). */
+static void
+test_table_shrink_without_index (void)
+{
+  CymemTable table = CYMEM_TABLE_INIT;
+  const guint n = 2000, kept = 200;
+  gsize n_bytes = 0;
+  guint n_drained;
+
+  g_test_summary ("After a shrink that could not get an index, lookups search, "
+                  "and the next insertion indexes every live entry");
+  for (guint i = 1; i <= n; i++)
+    g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (i * 16), i));
+  for (guint i = kept + 1; i <= n; i++)
+    g_assert_true (cymem_table_remove (&table, GSIZE_TO_POINTER (i * 16), NULL, NULL));
+  g_assert_true (cymem_table_too_big (&table, 0));
+  /* The new entries array may be had, its index not. */
+  cymem_table_fail_allocs_after (1);
+  cymem_table_maybe_shrink (&table);
+  cymem_table_fail_allocs_after (-1);
+  g_assert_cmpuint (table.entries_capacity, <, 1024);
+  g_assert_null (table.slots);
+  g_assert_true (cymem_table_lookup (&table, GSIZE_TO_POINTER (kept * 16), &n_bytes));
+  g_assert_cmpuint (n_bytes, ==, kept);
+
+  for (guint i = n + 1; i <= n + kept; i++)
+    g_assert_true (cymem_table_insert (&table, GSIZE_TO_POINTER (i * 16), i));
+  g_assert_nonnull (table.slots);
+  g_assert_cmpuint (cymem_table_count (&table), ==, 2 * kept);
+  for (guint i = 1; i <= n + kept; i++)
+    {
+      gboolean live = i <= kept || i > n;
+
+      g_assert_cmpint (cymem_table_lookup (&table, GSIZE_TO_POINTER (i * 16), &n_bytes), ==, live);
+      if (live)
+        g_assert_cmpuint (n_bytes, ==, i);
+    }
+  n_drained = 0;
+  cymem_table_drain (&table, count_entry, count_entry, &n_drained);
+  g_assert_cmpuint (n_drained, ==, 2 * kept);
+}
+
 /* The size fill_in_order() gives its i-th block: all different, and all
  * small enough for narrow entries (a bigger one widens the table). */
 static gsize
@@ -694,6 +739,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/Cymem/Table/update-keeps-order", test_table_update_keeps_order);
   g_test_add_func ("/Cymem/Table/take", test_table_take);
   g_test_add_func ("/Cymem/Table/small-and-shrink", test_table_small_and_shrink);
+  g_test_add_func ("/Cymem/Table/shrink-without-index", test_table_shrink_without_index);
   g_test_add_func ("/Cymem/Table/linear-search", test_table_linear_search);
   g_test_add_func ("/Cymem/Table/long-entries", test_table_long_entries);
   g_test_add_func ("/Cymem/Table/reap-cursor", test_table_reap_cursor);

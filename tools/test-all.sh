@@ -72,11 +72,15 @@ if ! ASAN_OPTIONS=allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:prin
     ./build-fuzz/tests/fuzz/fuzz-pool -max_total_time="$FUZZ_SECONDS" -max_len=2048 \
     -artifact_prefix=fuzz-artifacts/ "$corpus" > fuzz-artifacts/fuzz.log 2>&1; then
   tail -n 60 fuzz-artifacts/fuzz.log
+  # The input as base64 (base64 -d rebuilds it), then what went wrong: a
+  # CI log shown only by its end still has both.
   for crash in fuzz-artifacts/crash-* fuzz-artifacts/leak-* fuzz-artifacts/timeout-* fuzz-artifacts/oom-*; do
     [ -e "$crash" ] || continue
-    echo "--- kept $crash (replay: ./build-fuzz/tests/fuzz/fuzz-pool $crash) ---"
-    od -A x -t x1z "$crash" | head -n 40
+    echo "--- kept $crash (replay: ./build-fuzz/tests/fuzz/fuzz-pool $crash), base64: ---"
+    base64 -w 76 "$crash"
   done
+  echo "--- what the fuzzer reported ---"
+  grep -E 'ERROR|runtime error|SUMMARY|assertion|ERROR:|#[0-4] ' fuzz-artifacts/fuzz.log | head -n 12 || true
   echo "FAILED: the fuzzer found a crash"
   exit 1
 fi
